@@ -1,0 +1,361 @@
+"""The episode store: one lossless, replayable file per episode.
+
+An episode of T steps holds every emulator frame (frameskip 1, sticky actions off):
+
+    frames[0..T]     uint8 RGB; frames[t] is the screen the player saw before action t,
+                     frames[T] the screen after the last action
+    actions[0..T-1]  index into the game's minimal action set: the action held (executed)
+    labels[0..T-1]   the action the policy should learn; equal to `actions` for human play,
+                     the expert's choice for DAgger data, -1 where nobody labelled the step
+    rewards, terminated, truncated, speeds [0..T-1]; lives[0..T]
+    states           serialized ALE states (`ALEState.serialize`) taken before the actions
+                     listed in `state_steps`, at least every `STATE_EVERY` frames
+
+On disk it is an `.npz` (np.load opens it). Frames are XOR-ed with the frame before and the
+result deflated as one stream: consecutive Atari frames differ in a few pixels, so this is
+about 5x smaller than deflating the frames themselves (see BENCHMARKS.md). Files are written
+to a hidden temporary name, synced and renamed, so a kill never leaves a half-written episode
+under an episode's name; a file damaged anyway is reported by name and skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+EPISODE_SUFFIX = ".npz"
+STATE_EVERY = 600  # frames between stored ALE states (10 s of play)
+NO_LABEL = -1
+STEP_MODE = 0.0  # the speed stored for frames played in step mode
+DATA_ENV = "MIMIC_DATA"
+
+
+class DamagedEpisodeError(Exception):
+    """An episode file that cannot be read; the message starts with the file's name."""
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """What an episode is, without its frames: the file's metadata."""
+
+    game: str
+    rom: str
+    ale_version: str
+    seed: int
+    player: str
+    source: str  # "human", "expert" or "dagger"
+    started: str  # ISO 8601, UTC
+    length: int  # steps (= emulator frames played)
+    score: float
+    ended: str  # "game_over", "frame_cap", "quit"
+    speed: float  # the speed most of the episode was played at (1.0 real time, 0.0 step mode)
+    action_names: tuple[str, ...]
+    frame_shape: tuple[int, int, int]
+    frameskip: int = 1
+    sticky: float = 0.0
+    extra: dict = field(default_factory=dict)
+    format: int = FORMAT_VERSION
+
+    @property
+    def truncated(self) -> bool:
+        """True when the episode stopped before the game was over."""
+        return self.ended != "game_over"
+
+    @property
+    def duration_s(self) -> float:
+        return self.length / 60.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> EpisodeInfo:
+        raw = json.loads(text)
+        raw["action_names"] = tuple(raw["action_names"])
+        raw["frame_shape"] = tuple(raw["frame_shape"])
+        return cls(**raw)
+
+
+@dataclass
+class Episode:
+    info: EpisodeInfo
+    frames: np.ndarray
+    actions: np.ndarray
+    labels: np.ndarray
+    rewards: np.ndarray
+    lives: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    speeds: np.ndarray
+    state_steps: np.ndarray
+    states: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Frame codec
+
+
+class FrameEncoder:
+    """Streams frames into one deflate stream of XOR deltas; keeps only compressed bytes."""
+
+    def __init__(self, level: int = 6) -> None:
+        self._compressor = zlib.compressobj(level)
+        self._previous: np.ndarray | None = None
+        self._chunks: list[bytes] = []
+        self.count = 0
+        self.shape: tuple[int, ...] | None = None
+
+    def add(self, frame: np.ndarray) -> None:
+        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        if self._previous is None:
+            self.shape = frame.shape
+            delta = frame
+        else:
+            if frame.shape != self.shape:
+                raise ValueError(f"frame shape {frame.shape} differs from the first frame's {self.shape}")
+            delta = np.bitwise_xor(frame, self._previous)
+        self._chunks.append(self._compressor.compress(delta.data))
+        self._previous = frame.copy()
+        self.count += 1
+
+    def finish(self) -> bytes:
+        self._chunks.append(self._compressor.flush())
+        return b"".join(self._chunks)
+
+
+def decode_frames(blob: bytes, count: int, shape: tuple[int, ...]) -> np.ndarray:
+    raw = zlib.decompress(blob)
+    frames = np.frombuffer(raw, dtype=np.uint8)
+    expected = count * int(np.prod(shape))
+    if frames.size != expected:
+        raise ValueError(f"frame data holds {frames.size} bytes, expected {expected}")
+    deltas = frames.reshape((count, *shape))
+    frames = np.empty_like(deltas)
+    if count:
+        frames[0] = deltas[0]
+    for t in range(1, count):  # undo the XOR deltas, frame by frame
+        np.bitwise_xor(deltas[t], frames[t - 1], out=frames[t])
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def new_episode_id(player: str, started: dt.datetime) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in player) or "anon"
+    return f"{started:%Y%m%d-%H%M%S}-{safe}-{secrets.token_hex(2)}"
+
+
+def write_episode_file(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write an npz atomically: hidden temporary name, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def pack_arrays(info: EpisodeInfo, frame_blob: bytes, ep) -> dict[str, np.ndarray]:
+    """The arrays of an episode file; `ep` has the per-step lists or arrays of an Episode."""
+    offsets = np.cumsum([0] + [len(s) for s in ep.states]).astype(np.int64)
+    return {
+        "meta": np.frombuffer(info.to_json().encode(), dtype=np.uint8),
+        "frames": np.frombuffer(frame_blob, dtype=np.uint8),
+        "actions": np.asarray(ep.actions, dtype=np.uint8),
+        "labels": np.asarray(ep.labels, dtype=np.int16),
+        "rewards": np.asarray(ep.rewards, dtype=np.int32),
+        "lives": np.asarray(ep.lives, dtype=np.int16),
+        "terminated": np.asarray(ep.terminated, dtype=bool),
+        "truncated": np.asarray(ep.truncated, dtype=bool),
+        "speeds": np.asarray(ep.speeds, dtype=np.float32),
+        "state_steps": np.asarray(ep.state_steps, dtype=np.int64),
+        "states": np.frombuffer(b"".join(ep.states), dtype=np.uint8),
+        "state_offsets": offsets,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _open(path: Path):
+    if not zipfile.is_zipfile(path):
+        raise DamagedEpisodeError("not an episode file (not an npz archive)")
+    return np.load(path, allow_pickle=False)
+
+
+def read_info(path: Path) -> EpisodeInfo:
+    """The metadata of an episode file, without decoding its frames."""
+    try:
+        with _open(path) as data:
+            return _info(data)
+    except DamagedEpisodeError as exc:
+        raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
+    except Exception as exc:  # zip, npy and JSON errors alike mean the file is damaged
+        raise DamagedEpisodeError(f"{path.name}: cannot read episode metadata ({_reason(exc)})") from exc
+
+
+def _info(data) -> EpisodeInfo:
+    info = EpisodeInfo.from_json(bytes(data["meta"]).decode())
+    if info.format > FORMAT_VERSION:
+        raise DamagedEpisodeError(f"format {info.format} is newer than this mimic reads ({FORMAT_VERSION})")
+    return info
+
+
+def load_episode(path: Path, *, frames: bool = True) -> Episode:
+    """Load an episode; `frames=False` skips decoding the frames (an empty array stands in)."""
+    path = Path(path)
+    try:
+        with _open(path) as data:
+            info = _info(data)
+            arrays = {name: data[name] for name in data.files}
+        length = info.length
+        offsets = arrays["state_offsets"]
+        blob = arrays["states"].tobytes()
+        states = [blob[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+        decoded = (
+            decode_frames(arrays["frames"].tobytes(), length + 1, info.frame_shape)
+            if frames
+            else np.empty((0, *info.frame_shape), dtype=np.uint8)
+        )
+        episode = Episode(
+            info=info,
+            frames=decoded,
+            actions=arrays["actions"],
+            labels=arrays["labels"],
+            rewards=arrays["rewards"],
+            lives=arrays["lives"],
+            terminated=arrays["terminated"],
+            truncated=arrays["truncated"],
+            speeds=arrays["speeds"],
+            state_steps=arrays["state_steps"],
+            states=states,
+        )
+        for name in ("actions", "labels", "rewards", "terminated", "truncated", "speeds"):
+            if len(getattr(episode, name)) != length:
+                raise ValueError(f"{name} holds {len(getattr(episode, name))} steps, metadata says {length}")
+        if len(episode.lives) != length + 1:
+            raise ValueError(f"lives holds {len(episode.lives)} entries, expected {length + 1}")
+        return episode
+    except DamagedEpisodeError as exc:
+        raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
+    except Exception as exc:
+        raise DamagedEpisodeError(f"{path.name}: damaged episode file ({_reason(exc)})") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# The store: the data root, one folder per game
+
+
+def data_root(option: Path | None = None) -> Path:
+    """`--data`, else $MIMIC_DATA, else ./data."""
+    if option is not None:
+        return Path(option)
+    return Path(os.environ.get(DATA_ENV) or "data")
+
+
+@dataclass(frozen=True)
+class GameStore:
+    """The folders of one game under the data root."""
+
+    root: Path
+    game: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.game
+
+    @property
+    def demos(self) -> Path:
+        return self.path / "demos"
+
+    @property
+    def dagger(self) -> Path:
+        return self.path / "dagger"
+
+    @property
+    def models(self) -> Path:
+        return self.path / "models"
+
+    @property
+    def reports(self) -> Path:
+        return self.path / "reports"
+
+    @property
+    def videos(self) -> Path:
+        return self.path / "videos"
+
+    def dagger_round(self, round_index: int) -> Path:
+        return self.dagger / f"round-{round_index:03d}"
+
+    def episode_paths(self, *, demos: bool = True, dagger: bool = True) -> list[Path]:
+        """Every episode file of the game: demos first, then DAgger rounds in order."""
+        paths: list[Path] = []
+        if demos:
+            paths += _episode_files(self.demos)
+        if dagger and self.dagger.is_dir():
+            for folder in sorted(p for p in self.dagger.iterdir() if p.is_dir() and p.name.startswith("round-")):
+                paths += _episode_files(folder)
+        return paths
+
+    def find(self, episode_id: str) -> Path | None:
+        for path in self.episode_paths():
+            if path.stem == episode_id:
+                return path
+        return None
+
+    def scan(self, **kinds: bool) -> tuple[list[tuple[Path, EpisodeInfo]], list[str]]:
+        """(path, info) of every readable episode, and one warning per damaged file."""
+        good, damaged = [], []
+        for path in self.episode_paths(**kinds):
+            try:
+                good.append((path, read_info(path)))
+            except DamagedEpisodeError as exc:
+                damaged.append(str(exc))
+        return good, damaged
+
+    def iter_episodes(self, warn=None, **kinds: bool) -> Iterator[Episode]:
+        """Load every readable episode; damaged ones are skipped and passed to `warn`."""
+        for path in self.episode_paths(**kinds):
+            try:
+                yield load_episode(path)
+            except DamagedEpisodeError as exc:
+                if warn is not None:
+                    warn(str(exc))
+
+
+def _episode_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob(f"*{EPISODE_SUFFIX}") if not p.name.startswith("."))
+
+
+def games_with_data(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and GameStore(root, p.name).episode_paths())
