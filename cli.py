@@ -256,7 +256,10 @@ def train(
         )
     except ValueError as exc:
         fail(str(exc))
-    console.print(f"[bold]Training[/] {the_game.name} on {len(store.episode_paths())} episodes: {describe(config)}", highlight=False)
+    console.print(
+        f"[bold]Training[/] {the_game.name} on {len(store.episode_paths())} episodes: {describe(config)}",
+        highlight=False, soft_wrap=True,
+    )
     columns = (
         TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]:.3f}  acc {task.fields[acc]:.1%}  {task.fields[rate]:,.0f} samples/s"),
@@ -271,7 +274,10 @@ def train(
 
         def on_epoch(m) -> None:
             val = f"val loss {m.val_loss:.3f} acc {m.val_accuracy:.1%}" if m.val_loss is not None else "no validation episodes"
-            console.print(f"epoch {m.epoch}: train loss {m.train_loss:.3f} acc {m.train_accuracy:.1%}, {val}", highlight=False)
+            console.print(
+                f"epoch {m.epoch}: train loss {m.train_loss:.3f} acc {m.train_accuracy:.1%}, {val}",
+                highlight=False, soft_wrap=True,
+            )
 
         try:
             result = train_game(store, the_game, config, resume=resume, on_progress=on_progress, on_epoch=on_epoch, warn=warn)
@@ -283,22 +289,32 @@ def train(
         f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "
         f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}.", highlight=False,
     )
-    console.print(f"best: {result.best_checkpoint} (epoch {best.epoch}); last: {result.last_checkpoint}", highlight=False)
+    console.print(
+        f"best: {result.best_checkpoint} (epoch {best.epoch}); last: {result.last_checkpoint}", highlight=False, soft_wrap=True
+    )
 
 
 def _print_epochs(result, action_names: tuple[str, ...]) -> None:
-    table = Table(title="epochs (recall per action on validation)", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("epoch", "train loss", "train acc", "val loss", "val acc", *action_names, "samples/s"):
+    table = Table(title="epochs (* best)", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("epoch", "train loss", "train acc", "val loss", "val acc", "samples/s"):
         table.add_column(column, justify="right", no_wrap=True)
     for m in result.history:
         mark = " *" if m.epoch == result.best_epoch else ""
         table.add_row(
             f"{m.epoch}{mark}", f"{m.train_loss:.3f}", f"{m.train_accuracy:.1%}",
             "-" if m.val_loss is None else f"{m.val_loss:.3f}", "-" if m.val_accuracy is None else f"{m.val_accuracy:.1%}",
-            *("-" if m.recall.get(name) is None else f"{m.recall[name]:.0%}" for name in action_names),
             f"{m.samples_per_s:,.0f}",
         )
     console.print(table)
+    best = result.best
+    where = "validation" if best.val_loss is not None else "training"
+    recall = Table(title=f"recall per action, epoch {best.epoch} ({where} decisions)", title_justify="left",
+                   show_header=False, box=None)
+    for name in action_names:
+        value = best.recall.get(name)
+        bar = "" if value is None else "[cyan]" + "█" * round(value * 30) + "[/]"
+        recall.add_row(name, "no samples" if value is None else f"{value:6.1%}", bar)
+    console.print(recall)
 
 
 @app.command("eval")
@@ -350,7 +366,7 @@ def eval_(
         print(report.to_json())
         return
     _print_report(report)
-    console.print(f"[dim]report saved to {saved}[/]", highlight=False)
+    console.print(f"[dim]report saved to {saved}[/]", highlight=False, soft_wrap=True)
 
 
 def _print_report(report) -> None:
@@ -375,7 +391,7 @@ def _print_report(report) -> None:
     if normalized:
         console.print(f"human-normalized: 100 x (score - random) / (human - random), {report.reference}", highlight=False)
     style = "" if report.standard else "[yellow]"
-    console.print(f"{style}protocol: {report.protocol}", highlight=False)
+    console.print(f"{style}protocol: {report.protocol}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

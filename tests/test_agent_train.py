@@ -103,11 +103,11 @@ def test_acting_samples_by_default_greedy_takes_the_argmax_and_temperature_sharp
     with torch.no_grad():
         policy.head.bias.copy_(torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0]))
         policy.head.weight.zero_()
-    obs = np.zeros((2000, 4, 84, 84), dtype=np.uint8)
+    obs = np.zeros((800, 4, 84, 84), dtype=np.uint8)
     rng = np.random.default_rng(0)
     sampled, probs = policy.act(obs, rng=rng)
     share = np.bincount(sampled, minlength=5) / len(sampled)
-    assert np.allclose(share, probs[0], atol=0.03) and len(set(sampled.tolist())) == 5
+    assert np.allclose(share, probs[0], atol=0.05) and len(set(sampled.tolist())) == 5
     greedy, _ = policy.act(obs[:3], greedy=True)
     assert greedy.tolist() == [1, 1, 1]
     cold, cold_probs = policy.act(obs, temperature=0.1, rng=rng)
