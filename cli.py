@@ -369,10 +369,17 @@ def eval_(
     console.print(f"[dim]report saved to {saved}[/]", highlight=False, soft_wrap=True)
 
 
+def _human_normalized_cell(report) -> str:
+    from agent.evaluate import human_normalized
+
+    value = human_normalized(report.game, report.players_mean)
+    return "" if value is None else f"{value:.1f}%"
+
+
 def _print_report(report) -> None:
     normalized = report.reference is not None
     table = Table(title=f"{report.game}: {report.agent.n} episodes each", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("player", "mean ± 95%", "median", "min", "max", "length (frames)"):
+    for column in ("player", "mean ± 95%", "median", "min", "max", "frames"):
         table.add_column(column, justify="left" if column == "player" else "right", no_wrap=True)
     if normalized:
         table.add_column("human-normalized", justify="right")
@@ -385,9 +392,12 @@ def _print_report(report) -> None:
                  f"{scores.max:,.0f}", f"{scores.mean_length:,.0f}"]
         table.add_row(*cells, *([f"{norm:.1f}%"] if normalized else []))
     if report.players_mean is not None:
-        table.add_row(f"recorded players ({report.players_episodes} episodes)", f"{report.players_mean:,.1f}",
-                      "", "", "", "", *([""] if normalized else []))
+        norm = _human_normalized_cell(report)
+        table.add_row("players", f"{report.players_mean:,.1f}", "", "", "", "", *([norm] if normalized else []))
     console.print(table)
+    if report.players_mean is not None:
+        console.print(f"players: the mean score of the {report.players_episodes} episodes recorded by people "
+                      f"(demos/), not under the protocol", highlight=False, soft_wrap=True)
     if normalized:
         console.print(f"human-normalized: 100 x (score - random) / (human - random), {report.reference}", highlight=False)
     style = "" if report.standard else "[yellow]"
