@@ -238,6 +238,9 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch (default: torch's choice; 1 is faster on a busy machine).")
+    ] = None,
 ) -> None:
     """Behavioural cloning on every episode recorded for the game (demos and DAgger rounds)."""
     store = store_for(data, game)
@@ -252,7 +255,7 @@ def train(
     try:
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
-            class_weights=class_weights, augment=augment, seed=seed, device=device,
+            class_weights=class_weights, augment=augment, seed=seed, device=device, threads=threads,
         )
     except ValueError as exc:
         fail(str(exc))

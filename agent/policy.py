@@ -11,7 +11,9 @@ checkpoint for another game or action set is refused in one line naming both.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +25,24 @@ from agent.obs import ObsConfig
 from recorder.games import Game
 
 CHECKPOINT_FORMAT = 1
+# Acting runs a batch of a few observations: one intra-op thread is as fast, and on a busy
+# machine a second thread that has lost its core stalls every call (2 ms becomes 100 ms; see
+# BENCHMARKS.md).
+ACT_THREADS = 1
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with `n` torch intra-op threads (None: leave the setting alone)."""
+    old = torch.get_num_threads()
+    if n is None or n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 class CheckpointError(ValueError):
@@ -86,7 +106,8 @@ class Policy(nn.Module):
         obs = torch.as_tensor(obs, device=self.device)
         if obs.ndim == 3:
             obs = obs[None]
-        return torch.softmax(self(obs) / temperature, dim=-1)
+        with torch_threads(ACT_THREADS if self.device.type == "cpu" else None):
+            return torch.softmax(self(obs) / temperature, dim=-1)
 
     @torch.inference_mode()
     def act(

@@ -31,6 +31,7 @@ from agent.policy import (
     read_checkpoint,
     resolve_device,
     save_checkpoint,
+    torch_threads,
 )
 from recorder.games import Game
 from recorder.store import DamagedEpisodeError, GameStore, iter_frames, load_episode, read_info
@@ -56,6 +57,7 @@ class TrainConfig:
     shift: int = 4
     seed: int = 0
     device: str = "auto"
+    threads: int | None = None  # torch intra-op threads on the CPU (None: torch's default)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -66,6 +68,8 @@ class TrainConfig:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
         if not 0 <= self.shift <= 16:
             raise ValueError(f"shift must be 0..16 pixels, got {self.shift}")
         ObsConfig(self.stack, self.frameskip)  # validates both
@@ -288,7 +292,9 @@ def train(
     `init_from` warm-starts from a checkpoint's weights (DAgger); `resume` continues the run
     saved in out_dir/last.pt up to `config.epochs`. `data` reuses a loaded data set.
     """
-    return _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, on_progress, on_epoch, warn, data).run()
+    with torch_threads(config.threads):
+        trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, on_progress, on_epoch, warn, data)
+        return trainer.run()
 
 
 class _Trainer:

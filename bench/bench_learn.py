@@ -35,7 +35,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from agent.evaluate import EvalConfig, random_actor, policy_actor, run_episodes  # noqa: E402
 from agent.obs import ObsConfig  # noqa: E402
-from agent.policy import Policy, PolicyConfig  # noqa: E402
+from agent.policy import ACT_THREADS, Policy, PolicyConfig, torch_threads  # noqa: E402
 from agent.train import TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore  # noqa: E402
@@ -60,22 +60,23 @@ def record_until(directory: Path, frames: int) -> list[Path]:
     return paths
 
 
-def bench_training(paths: list[Path], batch: int, rounds: int) -> dict:
+def bench_training(paths: list[Path], batch: int, rounds: int, threads: int) -> dict:
     game = resolve_game(GAME)
-    config = TrainConfig(epochs=1, batch_size=batch, val_fraction=0, device="cpu", seed=0)
+    config = TrainConfig(epochs=1, batch_size=batch, val_fraction=0, device="cpu", seed=0, threads=threads)
     data = load_data(paths, game, config.obs)
     n = len(data.samples())
     steps = n // batch
     real, bare, wall = [], [], []
     for _ in range(rounds):
-        bare.append(_bare_rate(game.n_actions, batch, steps))
+        with torch_threads(threads):
+            bare.append(_bare_rate(game.n_actions, batch, steps))
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
             result = train(game, paths, Path(out), config, data=data)
             wall.append(n / (time.perf_counter() - start))
         real.append(result.final.samples_per_s)
     return {
-        "samples": n, "batch": batch, "threads": torch.get_num_threads(), "rounds": rounds,
+        "samples": n, "batch": batch, "threads": threads, "rounds": rounds,
         "train_loop_samples_per_s": statistics.median(real),
         "bare_model_samples_per_s": statistics.median(bare),
         "ratio": statistics.median(real) / statistics.median(bare),
@@ -135,7 +136,7 @@ def bench_latency(calls: int) -> dict:
             times.append(time.perf_counter() - start)
         out[f"{name}_median_ms"] = 1e3 * statistics.median(times)
         out[f"{name}_p95_ms"] = 1e3 * float(np.percentile(times, 95))
-    out["threads"] = torch.get_num_threads()
+    out["threads"] = ACT_THREADS
     return out
 
 
@@ -145,8 +146,8 @@ def memory_child(directory: Path, batch: int) -> dict:
     paths = GameStore(directory, GAME).episode_paths()
     torch.manual_seed(0)
     Policy(PolicyConfig(n_actions=game.n_actions))  # warm torch's allocator before the baseline
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    config = TrainConfig(epochs=1, batch_size=batch, val_fraction=0.1, device="cpu")
+    base = _rss_now()
+    config = TrainConfig(epochs=1, batch_size=batch, val_fraction=0.1, device="cpu", threads=1)
     with tempfile.TemporaryDirectory() as out:
         result = train(game, paths, Path(out), config)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -167,6 +168,13 @@ def memory_child(directory: Path, batch: int) -> dict:
     }
 
 
+def _rss_now() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=100_000, help="recorded frames for the memory run")
@@ -183,8 +191,9 @@ def main() -> None:
                f"torch {torch.__version__}, Python {platform.python_version()}",
                "cuda": torch.cuda.is_available()}
     small = record_until(args.data / "small", 8_000)
-    results["training"] = bench_training(small, args.batch, args.rounds)
-    print(json.dumps({"training": results["training"]}), flush=True)
+    for threads in (1, 2):
+        results[f"training_{threads}_thread"] = bench_training(small, args.batch, args.rounds, threads)
+        print(json.dumps({f"training_{threads}_thread": results[f"training_{threads}_thread"]}), flush=True)
     results["eval"] = bench_eval(envs=8, max_frames=2_000, rounds=args.rounds)
     print(json.dumps({"eval": results["eval"]}), flush=True)
     results["latency"] = bench_latency(calls=300)
