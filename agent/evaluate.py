@@ -115,6 +115,9 @@ class AgentEnv(gym.Env):
         self.stack = FrameStack(obs)
         height, width, _ = self.env.observation_space.shape
         self._frames = np.empty((max(obs.frameskip, 1), height, width, 3), dtype=np.uint8)
+        self._rewards = np.zeros(obs.frameskip, dtype=np.float64)
+        self._n = 0  # frames the last step played
+        self._first: np.ndarray | None = None
         self._score = 0.0
         self._length = 0
 
@@ -133,6 +136,7 @@ class AgentEnv(gym.Env):
             if terminated or truncated:  # not in practice; start over rather than hand back a dead game
                 frame, _ = self.env.reset()
                 recent, self._score, self._length = [frame], 0.0, 0
+        self._first, self._n = frame, 0
         return self.stack.reset(np.stack(recent)), self._info()
 
     def step(self, action: int):
@@ -141,13 +145,25 @@ class AgentEnv(gym.Env):
         for n in range(1, self.obs_config.frameskip + 1):
             frame, reward, terminated, truncated, _ = self.env.step(int(action))
             self._frames[n - 1] = frame
+            self._rewards[n - 1] = reward
             reward_sum += reward
             self._length += 1
             if terminated or truncated:
                 break
         self._score += reward_sum
+        self._n = n
         obs = self.stack.push(self._frames[:n])
         return obs, reward_sum, terminated, truncated, self._info()
+
+    @property
+    def first_frame(self) -> np.ndarray | None:
+        """The screen after the last reset (and its no-ops)."""
+        return self._first
+
+    @property
+    def last_frames(self) -> tuple[np.ndarray, np.ndarray]:
+        """The emulator frames the last step played and their rewards (for watching)."""
+        return self._frames[: self._n], self._rewards[: self._n]
 
     def _info(self) -> dict:
         # The emulator's own count: the one the frame cap applies to (it includes the frames a reset plays).
