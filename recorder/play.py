@@ -63,7 +63,7 @@ class PlayConfig:
     episodes: int | None = None  # stop after this many finished episodes (None: until quit)
     record: bool = True
     directory: Path | None = None  # where finished episodes are saved (needed with record)
-    max_frames: int | None = None  # cap each episode at this many frames (ended "frame_cap")
+    max_frames: int | None = None  # cap each episode at this many steps (ended "frame_cap")
     realtime: bool = True  # False: never wait (benchmarks, tests)
     title: str = "mimic play"
 
@@ -99,6 +99,7 @@ class PlayStats:
     discarded: int = 0  # episodes thrown away with Backspace
     work_s: list[float] = field(default_factory=list)  # per frame: events, emulator, recording, drawing
     save_s: list[float] = field(default_factory=list)  # per saved episode
+    between_s: list[float] = field(default_factory=list)  # per finished episode: save, then restart
 
     def work_ms(self) -> tuple[float, float]:
         """(mean, p99) of the work per frame in milliseconds."""
@@ -146,7 +147,7 @@ class PlayLoop:
         self._shown: deque[float] = deque(maxlen=61)
         self._message = ("", 0.0)
         self._stop_requested = False
-        self._saving_s = 0.0
+        self._between_s = 0.0
         self._key_codes: dict[int, str] = {}
 
     # -- the whole session ------------------------------------------------------------------
@@ -174,7 +175,7 @@ class PlayLoop:
         pygame.display.init()  # not pygame.init(): no sound, no joystick
         pygame.font.init()
         self._key_codes = {pygame.key.key_code(name): name for name in KEY_BINDINGS}
-        self.env = make_env(self.game, max_frames=self.config.max_frames)
+        self.env = make_env(self.game)  # the frame cap is counted here, in steps (ALE counts reset frames)
         frame_shape = self.env.observation_space.shape
         self.view = window.GameView(
             frame_shape, self.game.action_names, scale=self.config.scale, title=self.config.title
@@ -201,7 +202,7 @@ class PlayLoop:
         if not self.running:
             return
         begin = time.perf_counter()
-        self._saving_s = 0.0
+        self._between_s = 0.0
         self.handle_events()
         if not self.running:
             return
@@ -213,7 +214,7 @@ class PlayLoop:
             if not self.running:
                 return
             self.draw()
-            work = time.perf_counter() - begin - self._saving_s  # a save between episodes is no frame's work
+            work = time.perf_counter() - begin - self._between_s  # saving and restarting between episodes is no frame's work
             self.stats.work_s.append(work)
             self.wait_for_due_time(work)
             self.present()
@@ -312,7 +313,7 @@ class PlayLoop:
         self.attempts += 1
         extra = {"max_frames": self.config.max_frames} if self.config.max_frames else {}
         self.recorder = EpisodeRecorder(self.game, seed=seed, player=self.config.player, env=self.env, extra=extra)
-        self.recorder.reset()
+        self.recorder.reset()  # with a seed, ale-py reloads the ROM: ~0.1 s between episodes
         self._anchor = None
 
     def advance(self) -> None:
@@ -320,11 +321,21 @@ class PlayLoop:
         speed = STEP_MODE if self.step_mode else self.speed
         self.recorder.step(self.action(), speed=speed)
         self.stats.frames += 1
+        if self.config.max_frames is not None and self.recorder.length >= self.config.max_frames:
+            self.recorder.cut()
         if self.recorder.done:
             self.finish_episode()
 
     def finish_episode(self) -> None:
         """Save the episode that just ended (game over or frame cap); start the next or stop."""
+        begin = time.perf_counter()
+        try:
+            self._finish_episode()
+        finally:
+            self._between_s += time.perf_counter() - begin
+            self.stats.between_s.append(time.perf_counter() - begin)
+
+    def _finish_episode(self) -> None:
         result = self.save_episode()
         self._message = (f"episode {result.number} {'saved' if result.path else 'over'}: "
                          f"score {result.score:,.0f}", time.perf_counter())
@@ -339,7 +350,6 @@ class PlayLoop:
         path = rec.save(self.config.directory) if self.config.record else None
         if path is not None:
             self.stats.save_s.append(time.perf_counter() - begin)
-            self._saving_s += self.stats.save_s[-1]
         result = EpisodeResult(len(self.results) + 1, path, rec.length, rec.score, rec.ended or "quit", rec.seed)
         self.results.append(result)
         self.recorder = None
@@ -349,7 +359,9 @@ class PlayLoop:
         """Throw the episode in progress away and start it again (the same episode number)."""
         self.stats.discarded += 1
         self._message = ("episode discarded: starting again", time.perf_counter())
+        begin = time.perf_counter()
         self.start_episode()
+        self._between_s += time.perf_counter() - begin
 
     def quit(self) -> None:
         """Stop; the episode in progress is saved (marked quit) if anything was played."""

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# The X11 window class (desktops group windows by it; `xdotool search --classname mimic`).
+os.environ.setdefault("SDL_VIDEO_X11_WMCLASS", "mimic")
 import pygame  # noqa: E402
 
 DEFAULT_SCALE = 4
