@@ -100,6 +100,8 @@ class PlayStats:
     work_s: list[float] = field(default_factory=list)  # per frame: events, emulator, recording, drawing
     save_s: list[float] = field(default_factory=list)  # per saved episode
     between_s: list[float] = field(default_factory=list)  # per finished episode: save, then restart
+    first_shown: float | None = None  # perf_counter() when the first played frame was shown
+    last_shown: float | None = None  # ... and the last
 
     def work_ms(self) -> tuple[float, float]:
         """(mean, p99) of the work per frame in milliseconds."""
@@ -218,6 +220,9 @@ class PlayLoop:
             self.stats.work_s.append(work)
             self.wait_for_due_time(work)
             self.present()
+            self.stats.last_shown = self._shown[-1]
+            if self.stats.first_shown is None:
+                self.stats.first_shown = self.stats.last_shown
         else:
             self._anchor = None  # paused or waiting for a key: time starts again on the next frame
             self.draw()
