@@ -144,6 +144,7 @@ class PlayLoop:
         self.env = None
         self._pressed: list[str] = []  # physical game keys held, oldest press first
         self._advance_key = False  # Enter held in step mode
+        self._release_after_frame: list[int] = []  # keys tapped within one frame
         self._anchor: float | None = None  # when frame `_anchor_frame` of this stretch was due
         self._anchor_frame = 0
         self._shown: deque[float] = deque(maxlen=61)
@@ -211,6 +212,15 @@ class PlayLoop:
         if self._stop_requested:
             self.quit()
             return
+        try:
+            self.play_frame(begin)
+        finally:
+            for key in self._release_after_frame:
+                self.release(key)
+            self._release_after_frame.clear()
+
+    def play_frame(self, begin: float) -> None:
+        """Advance one emulator frame, draw it and show it when due; or, paused, just draw."""
         if self.wants_to_advance():
             self.advance()
             if not self.running:
@@ -220,6 +230,7 @@ class PlayLoop:
             self.stats.work_s.append(work)
             self.wait_for_due_time(work)
             self.present()
+            self._shown.append(time.perf_counter())
             self.stats.last_shown = self._shown[-1]
             if self.stats.first_shown is None:
                 self.stats.first_shown = self.stats.last_shown
@@ -245,16 +256,23 @@ class PlayLoop:
     # -- events -----------------------------------------------------------------------------
 
     def handle_events(self) -> None:
+        """Apply the queued events. A key pressed and released since the last frame (a tap
+        shorter than a frame) still counts as held for the next frame: its release waits."""
+        pressed_now: set[int] = set()
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 self.quit()
                 return
             if event.type == pygame.KEYDOWN:
+                pressed_now.add(event.key)
                 self.press(event.key)
                 if not self.running:
                     return
             elif event.type == pygame.KEYUP:
-                self.release(event.key)
+                if event.key in pressed_now:
+                    self._release_after_frame.append(event.key)
+                else:
+                    self.release(event.key)
             elif event.type == pygame.WINDOWFOCUSLOST:
                 self._pressed.clear()  # the key-ups will go to another window
                 self._advance_key = False
@@ -434,4 +452,3 @@ class PlayLoop:
 
     def present(self) -> None:
         self.view.present()
-        self._shown.append(time.perf_counter())

@@ -158,6 +158,20 @@ def test_step_mode_advances_only_while_a_key_is_held(loop):
     assert episode.info.speed == 0.0  # shown as "step" by `mimic data ls`
 
 
+def test_a_tap_shorter_than_a_frame_still_plays_one_frame(loop):
+    down(pygame.K_t)  # step mode: each tap is one frame (as Atari-HEAD's players played)
+    for key in (pygame.K_UP, pygame.K_UP, pygame.K_LEFT):
+        down(key)
+        up(key)
+        loop.tick()
+        ticks(loop, 3)
+    down(pygame.K_t)
+    down(pygame.K_DOWN)
+    up(pygame.K_DOWN)
+    ticks(loop, 2)
+    assert loop.recorder._buf.actions == [A["UP"], A["UP"], A["LEFT"], A["DOWN"], A["NOOP"]]
+
+
 def test_backspace_discards_the_episode_and_starts_again(loop):
     down(pygame.K_RIGHT)
     ticks(loop, 30)
