@@ -75,7 +75,7 @@ class PlayConfig:
         if self.episodes is not None and self.episodes < 1:
             raise ValueError(f"episodes must be at least 1, got {self.episodes}")
         if self.max_frames is not None and self.max_frames < 1:
-            raise ValueError(f"max_frames must be at least 1, got {self.max_frames}")
+            raise ValueError(f"max frames per episode must be at least 1, got {self.max_frames}")
         if self.record and self.directory is None:
             raise ValueError("recording needs a directory to save episodes in")
         if not self.player.strip():
