@@ -310,7 +310,7 @@ def _print_play_summary(summary, record: bool) -> None:
             table.add_row(str(e.number), f"{e.length:,}", f"{e.score:,.0f}", e.ended, where)
         console.print(table)
     saved = len(summary.saved)
-    head = f"{saved} episode{'s' * (saved != 1)} saved" if record else f"{len(summary.episodes)} episodes played, none saved"
+    head = f"{saved} episode{'s' * (saved != 1)} saved" if record else f"{len(summary.episodes)} episode{'s' * (len(summary.episodes) != 1)} played, none saved"
     console.print(
         f"{head}; {stats.discarded} discarded; {stats.frames:,} frames played, {stats.dropped} dropped "
         f"(work per frame {mean_ms:.1f} ms mean, {p99_ms:.1f} ms p99).",

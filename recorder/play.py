@@ -185,6 +185,9 @@ class PlayLoop:
         )
         self.running = True
         self.start_episode()
+        if self.view.scale != self.view.scale_asked:
+            self._message = (f"scale {self.view.scale}: {self.view.scale_asked} does not fit the screen",
+                             time.perf_counter())
 
     def close(self) -> None:
         if self.view is not None:

@@ -100,17 +100,20 @@ class GameView:
         height, width = int(frame_shape[0]), int(frame_shape[1])
         self.frame_size = (width, height)
         self.action_names = tuple(action_names)
-        self.scale = scale
         self.probs_panel = probs_panel
         self.headless = headless
-        game_w, game_h = width * scale, height * scale
+        self.scale_asked = scale
         panel_w = PANEL_WIDTH if probs_panel else 0
-        self.size = (game_w + panel_w, HUD_HEIGHT + game_h)
         pygame.font.init()
+        if not headless:
+            check_display()
+            scale = self._fit_screen(scale, panel_w)
+        self.scale = scale
+        game_w, game_h = width * scale, height * scale
+        self.size = (game_w + panel_w, HUD_HEIGHT + game_h)
         if headless:
             self.surface = pygame.Surface(self.size)
         else:
-            check_display()
             try:
                 self.surface = pygame.display.set_mode(self.size)
             except pygame.error as exc:
@@ -123,6 +126,20 @@ class GameView:
         self._font = pygame.font.Font(None, 24)
         self._small = pygame.font.Font(None, 20)
         self._texts: dict[tuple[str, tuple[int, int, int], bool], pygame.Surface] = {}
+
+    def _fit_screen(self, scale: int, panel_w: int) -> int:
+        """The largest scale up to `scale` whose window fits the screen (leaving room for a
+        title bar and a task bar); `scale_asked` keeps what was asked."""
+        if pygame.display.get_driver() in _HEADLESS_DRIVERS:
+            return scale  # no real screen to fit (the dummy driver reports 1024x768)
+        sizes = pygame.display.get_desktop_sizes()
+        if not sizes:
+            return scale
+        screen_w, screen_h = sizes[0]
+        width, height = self.frame_size
+        while scale > 1 and (width * scale + panel_w > screen_w or HUD_HEIGHT + height * scale > screen_h - 80):
+            scale -= 1
+        return scale
 
     # -- drawing ------------------------------------------------------------------------------
 

@@ -245,6 +245,7 @@ def test_hud_and_window_show_the_game(loop):
     assert picture.shape == (loop.view.size[1], loop.view.size[0], 3)
     frame = loop.recorder.frame
     h, w = frame.shape[:2]
+    assert loop.view.scale == 4  # the default; the dummy driver has no screen to fit
     game_area = picture[-h * 4 :, : w * 4]
     assert np.array_equal(game_area[::4, ::4], frame)
 
