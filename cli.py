@@ -228,7 +228,7 @@ def play(
     player: Annotated[
         str | None, typer.Option("--player", help="Your name, stored with each episode (default: your login).")
     ] = None,
-    scale: Annotated[int, typer.Option("--scale", help="Window scale: 1 to 8 screen pixels per game pixel.")] = 4,
+    scale: Annotated[int, typer.Option("--scale", help="Window scale: 1 to 8 screen pixels per game pixel (less if it would not fit the screen).")] = 4,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Emulator seed of the first episode (then +1 each); default random.")
     ] = None,
