@@ -155,6 +155,18 @@ class EpisodeRecorder:
             self.ended = "game_over" if terminated else "frame_cap"
         return Step(obs, float(reward), bool(terminated), bool(truncated), buf.lives[-1])
 
+    def cut(self) -> None:
+        """End the episode here, before the game is over: a cap on its steps kept by the caller.
+
+        The last step is marked truncated and the episode ends as "frame_cap", as when the
+        emulator's own frame cap (`max_frames`, which counts the ROM's reset frames) stops it.
+        """
+        if not self.length:
+            raise RuntimeError("nothing played to cut")
+        if not self.done:
+            self._buf.truncated[-1] = True
+            self.done, self.ended = True, "frame_cap"
+
     def clone_state(self) -> bytes:
         return self.ale.cloneState().serialize()
 
