@@ -508,6 +508,61 @@ def _print_play_summary(summary, record: bool) -> None:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# mimic watch --video: the agent plays, rendered headless to an mp4 (agent/watch.py, recorder/video.py)
+
+
+@app.command()
+def watch(
+    game: GameOpt,
+    video: Annotated[Path | None, typer.Option(help="Render headless to this .mp4 instead of a window.")] = None,
+    data: DataOpt = Path("data"),
+    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to watch (default: models/best.pt).")] = None,
+    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 1,
+    greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Frame cap per episode.")] = 108_000,
+    seed: Annotated[int, typer.Option(help="Seed of the emulator and the sampling.")] = 0,
+    scale: Annotated[int, typer.Option(help="Pixels per Atari pixel in the video (1-8).")] = 3,
+) -> None:
+    """Watch the trained agent play: with --video, a real-speed mp4 with score, action and probability bars."""
+    store = store_for(data, game)
+    the_game = resolve(game)
+    if video is None:
+        fail("the watch window is not part of this build yet: render a video with --video out.mp4")
+    if video.suffix.lower() != ".mp4":
+        fail(f"the video file must end in .mp4, got {video.name}")
+    if episodes < 1 or not 1 <= scale <= 8 or temperature <= 0 or max_frames < 1:
+        fail("expected --episodes >= 1, --scale 1..8, --temperature > 0 and --max-frames >= 1")
+    path = checkpoint if checkpoint is not None else store.models / "best.pt"
+    if not path.is_file():
+        hint = f"train one with `mimic train --game {the_game.name}`" if checkpoint is None else "check the path"
+        fail(f"no checkpoint at {path}: {hint}")
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from agent.policy import CheckpointError, load_checkpoint
+    from agent.watch import agent_frames
+    from recorder.video import write_video
+
+    try:
+        loaded = load_checkpoint(path, the_game)
+    except CheckpointError as exc:
+        fail(str(exc))
+    frames = agent_frames(loaded.policy, the_game, loaded.obs, episodes=episodes, greedy=greedy,
+                          temperature=temperature, seed=seed, max_frames=max_frames)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("rendering")
+
+        def on_frame(count: int) -> None:
+            if count % 60 == 0:
+                progress.update(task, description=f"rendering: {count / 60:,.0f} s of play")
+
+        count = write_video(frames, video, the_game.action_names, scale=scale, on_frame=on_frame)
+    console.print(f"{video}: {count:,} frames, {count / 60:,.1f} s at 60 fps, {episodes} episode"
+                  f"{'s' * (episodes > 1)} of {the_game.name}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - the console script calls `app`
     app()
 

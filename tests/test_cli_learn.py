@@ -90,3 +90,29 @@ def test_the_real_cli_answers_help_for_train_and_eval():
         done = subprocess.run([sys.executable, "-m", "cli", command, "--help"], cwd=ROOT, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0 and "--game" in done.stdout
+
+
+def test_watch_video_writes_an_mp4_with_one_frame_per_emulator_frame(data_root, tmp_path):
+    import imageio.v3 as iio
+    import torch
+
+    from agent.obs import ObsConfig
+    from agent.policy import Policy, PolicyConfig, save_checkpoint
+    from agent.watch import agent_frames
+    from recorder.games import resolve_game
+
+    game = resolve_game("pacman")
+    torch.manual_seed(0)
+    policy = Policy(PolicyConfig(game.n_actions)).eval()
+    save_checkpoint(GameStore(data_root, "pacman").models / "best.pt", policy, game, ObsConfig())
+    out = tmp_path / "watch.mp4"
+    result = runner.invoke(app, ["watch", "--game", "pacman", "--data", str(data_root), "--video", str(out),
+                                 "--max-frames", "200", "--scale", "2"])
+    assert result.exit_code == 0, result.output
+    played = list(agent_frames(policy, game, ObsConfig(), max_frames=200))  # the same seed: the same game
+    assert played[-1].step == len(played) - 1 and len(played) < 200  # the first screen, then every frame played
+    video = iio.imread(out)
+    assert video.shape[0] == len(played) and f"{len(played)} frames" in result.stdout
+    assert video.shape[1:] == (44 + 250 * 2, 160 * 2 + 230, 3)  # HUD on top, probability bars on the right
+    no_video = runner.invoke(app, ["watch", "--game", "pacman", "--data", str(data_root)])
+    assert no_video.exit_code == 2 and "--video" in no_video.stderr
