@@ -135,3 +135,29 @@ def test_bad_settings_are_refused_with_what_was_expected():
         ObsConfig(frameskip=40)
     with pytest.raises(ValueError, match="uint8 RGB"):
         grayscale(np.zeros((4, 4), dtype=np.float32))
+
+
+def test_an_episode_the_live_agent_plays_rebuilds_the_observations_it_acted_on(tmp_path):
+    import torch
+
+    from agent.act import LiveAgent
+    from agent.policy import Policy, PolicyConfig
+
+    game = resolve_game("pacman")
+    config = ObsConfig(stack=3, frameskip=4)
+    torch.manual_seed(0)
+    agent = LiveAgent(Policy(PolicyConfig(game.n_actions, stack=3)).eval(), config, rng=np.random.default_rng(0))
+    recorder = EpisodeRecorder(game, seed=2, player="agent", source="expert", state_every=10_000)
+    action = agent.reset(recorder.reset())
+    seen, actions = [agent.observation], [action]
+    while recorder.length < 120:
+        action = agent.observe(recorder.step(action).frame)
+        if recorder.length % 4 == 0:
+            seen.append(agent.observation)
+            actions.append(action)
+    path = recorder.save(tmp_path)
+    episode = load_episode(path)
+    stored = episode_observations(episode.frames, config)
+    assert np.array_equal(stored, np.stack(seen)[: len(stored)])
+    assert episode.actions[::4].tolist() == actions[: len(stored)]  # each decision held for 4 frames
+    assert len(set(actions)) > 1
