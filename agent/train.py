@@ -193,7 +193,7 @@ def load_data(
 
 def _pool_one(path: Path, length: int, obs: ObsConfig) -> tuple[np.ndarray, np.ndarray]:
     pooler = EpisodePooler(length, obs.frameskip)
-    for chunk in iter_frames(path, chunk=max(obs.frameskip * 64, 256)):
+    for chunk in iter_frames(path, chunk=obs.frameskip * 16):  # ~8 MB of raw frames at a time
         pooler.add(chunk)
     try:
         pooled = pooler.finish()

@@ -1,7 +1,7 @@
 """Benchmarks of the learning side, measured side by side in one run.
 
     python bench/bench_learn.py                 # all four, ~5 minutes on 2 shared cores
-    python bench/bench_learn.py --frames 20000  # a smaller memory run
+    python bench/bench_learn.py --only-memory --frames 20000 --data /tmp/mbl-20k  # a smaller memory run
 
 1. Training throughput: samples/s of the real train loop (`agent.train.train`, data gathered
    by index from recorded episodes) against the bare model's forward+backward+Adam step on
@@ -181,6 +181,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "mimic-bench-learn")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--only-memory", action="store_true", help="run only the memory measurement")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     store = GameStore(args.data, GAME)
@@ -190,14 +191,15 @@ def main() -> None:
     results = {"machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, "
                f"torch {torch.__version__}, Python {platform.python_version()}",
                "cuda": torch.cuda.is_available()}
-    small = record_until(args.data / "small", 8_000)
-    for threads in (1, 2):
-        results[f"training_{threads}_thread"] = bench_training(small, args.batch, args.rounds, threads)
-        print(json.dumps({f"training_{threads}_thread": results[f"training_{threads}_thread"]}), flush=True)
-    results["eval"] = bench_eval(envs=8, max_frames=2_000, rounds=args.rounds)
-    print(json.dumps({"eval": results["eval"]}), flush=True)
-    results["latency"] = bench_latency(calls=300)
-    print(json.dumps({"latency": results["latency"]}), flush=True)
+    if not args.only_memory:
+        small = record_until(args.data / "small", 8_000)
+        for threads in (1, 2):
+            results[f"training_{threads}_thread"] = bench_training(small, args.batch, args.rounds, threads)
+            print(json.dumps({f"training_{threads}_thread": results[f"training_{threads}_thread"]}), flush=True)
+        results["eval"] = bench_eval(envs=8, max_frames=2_000, rounds=args.rounds)
+        print(json.dumps({"eval": results["eval"]}), flush=True)
+        results["latency"] = bench_latency(calls=300)
+        print(json.dumps({"latency": results["latency"]}), flush=True)
     record_until(store.demos, args.frames)
     child = subprocess.run(
         [sys.executable, __file__, "--memory-child", "--data", str(args.data), "--batch", str(args.batch)],
