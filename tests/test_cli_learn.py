@@ -43,7 +43,8 @@ def test_train_then_eval_from_the_command_line(data_root):
     scored = runner.invoke(app, ["eval", "--game", "pacman", "--data", str(data_root), "--episodes", "2", "--envs",
                                  "2", "--max-frames", "300"], terminal_width=200)
     assert scored.exit_code == 0, scored.output
-    for text in ("agent", "random", "recorded players", "mean", "protocol: sticky actions 0.25", "NOT the standard"):
+    for text in ("agent", "random", "players", "2 episodes recorded by people", "protocol: sticky actions 0.25",
+                 "NOT the standard"):
         assert text in scored.stdout
     assert len(list(store.reports.glob("eval-*.json"))) == 1
 
