@@ -30,7 +30,7 @@ import gymnasium as gym
 import numpy as np
 
 from agent.obs import FrameStack, ObsConfig
-from recorder.games import FRAMES_PER_SECOND, Game, make_env
+from recorder.games import Game, make_env
 from recorder.store import GameStore
 
 STANDARD_STICKY = 0.25
@@ -413,7 +413,3 @@ def evaluate_checkpoint(
                              on_episode=on_episode)
     path = report.save(store.reports) if (save and store is not None) else None
     return report, path
-
-
-def minutes(frames: float) -> float:
-    return frames / FRAMES_PER_SECOND / 60

@@ -64,8 +64,6 @@ def test_no_recordings_says_how_to_record(data_root):
 
 
 def test_a_checkpoint_for_another_game_is_one_line(data_root, tmp_path):
-    import torch
-
     from agent.obs import ObsConfig
     from agent.policy import Policy, PolicyConfig, save_checkpoint
     from recorder.games import resolve_game
@@ -77,7 +75,6 @@ def test_a_checkpoint_for_another_game_is_one_line(data_root, tmp_path):
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pacman (5 actions" in lines[0] and "mspacman (9 actions" in lines[0]
-    del torch
 
 
 def test_bad_options_are_one_line(data_root):
