@@ -269,9 +269,19 @@ def train(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("train", total=None, epoch="-", loss=0.0, acc=0.0, rate=0.0)
+        loading = progress.add_task("pooling", total=None, epoch="pooling episodes:", loss=0.0, acc=0.0, rate=0.0)
+        task = progress.add_task("train", total=None, epoch="-", loss=0.0, acc=0.0, rate=0.0, visible=False)
+
+        def on_load(done: int, total: int) -> None:
+            progress.update(loading, total=total, completed=done)
+
+        started = []
 
         def on_progress(p) -> None:
+            if not started:
+                started.append(True)
+                progress.update(loading, visible=False)
+                progress.update(task, visible=True)
             progress.update(task, total=p.batches, completed=p.batch, epoch=f"{p.epoch}/{p.epochs}",
                             loss=p.loss, acc=p.accuracy, rate=p.samples_per_s)
 
@@ -283,7 +293,8 @@ def train(
             )
 
         try:
-            result = train_game(store, the_game, config, resume=resume, on_progress=on_progress, on_epoch=on_epoch, warn=warn)
+            result = train_game(store, the_game, config, resume=resume, on_progress=on_progress, on_epoch=on_epoch,
+                                warn=warn, on_load=on_load)
         except (NoDataError, CheckpointError, ValueError) as exc:
             fail(str(exc))
     _print_epochs(result, the_game.action_names)

@@ -150,9 +150,13 @@ class BCData:
 
 
 def load_data(
-    paths: Sequence[Path], game: Game, obs: ObsConfig, *, warn: Callable[[str], None] | None = None
+    paths: Sequence[Path], game: Game, obs: ObsConfig, *, warn: Callable[[str], None] | None = None,
+    on_load: Callable[[int, int], None] | None = None,
 ) -> BCData:
-    """Pool and label every episode in `paths`; damaged or foreign ones are skipped and passed to `warn`."""
+    """Pool and label every episode in `paths`; damaged or foreign ones are skipped and passed to `warn`.
+
+    `on_load(done, total)` is called after each episode (total: the readable ones).
+    """
     infos = []
     for path in paths:
         try:
@@ -173,12 +177,15 @@ def load_data(
     episode = np.empty(total, dtype=np.int32)
     kept: list[Path] = []
     at = 0
-    for path, info in infos:
+    for done, (path, info) in enumerate(infos, start=1):
         try:
             part, part_labels = _pool_one(path, info.length, obs)
         except DamagedEpisodeError as exc:
             _tell(warn, str(exc))
             continue
+        finally:
+            if on_load is not None:
+                on_load(done, len(infos))
         n = len(part)
         pooled[at : at + n] = part
         labels[at : at + n] = part_labels
@@ -285,26 +292,30 @@ def train(
     on_progress: Callable[[TrainProgress], None] | None = None,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    on_load: Callable[[int, int], None] | None = None,
     data: BCData | None = None,
 ) -> TrainResult:
     """Behavioural cloning on `episodes`; writes out_dir/best.pt and out_dir/last.pt.
 
     `init_from` warm-starts from a checkpoint's weights (DAgger); `resume` continues the run
-    saved in out_dir/last.pt up to `config.epochs`. `data` reuses a loaded data set.
+    saved in out_dir/last.pt up to `config.epochs`. `data` reuses a loaded data set (`load_data`);
+    `on_load(done, total)` reports the episodes pooled, `on_progress` every batch, `on_epoch`
+    every epoch, `warn` every damaged episode skipped.
     """
     with torch_threads(config.threads):
-        trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, on_progress, on_epoch, warn, data)
+        trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, on_progress, on_epoch, warn,
+                           on_load, data)
         return trainer.run()
 
 
 class _Trainer:
-    def __init__(self, game, episodes, out_dir, config, init_from, resume, on_progress, on_epoch, warn, data):
+    def __init__(self, game, episodes, out_dir, config, init_from, resume, on_progress, on_epoch, warn, on_load, data):
         self.game, self.config, self.out_dir = game, config, out_dir
         self.on_progress, self.on_epoch, self.warn = on_progress, on_epoch, warn
         self.device = resolve_device(config.device)
         self.skipped: list[str] = []
         self._check_start(init_from, resume)
-        self.data = data if data is not None else load_data(episodes, game, config.obs, warn=self._skip)
+        self.data = data if data is not None else load_data(episodes, game, config.obs, warn=self._skip, on_load=on_load)
         self._split()
         torch.manual_seed(config.seed)
         self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.stack)).to(self.device)
