@@ -36,7 +36,7 @@ def test_training_drives_the_loss_down_and_fits_a_handful_of_samples_exactly(tmp
     game = resolve_game("pacman")
     path = record_handful(tmp_path / "demos")
     copies = [shutil.copy(path, path.with_name(f"copy-{i}.npz")) for i in range(7)]  # 8 passes an epoch
-    config = TrainConfig(epochs=8, batch_size=5, lr=1e-3, val_fraction=0, device="cpu")
+    config = TrainConfig(epochs=8, batch_size=5, lr=1e-3, val_fraction=0, device="cpu", threads=1)
     result = train(game, [path, *map(Path, copies)], tmp_path / "models", config)
     assert result.train_samples == 40
     assert result.final.train_loss < 0.1 * result.history[0].train_loss
@@ -62,7 +62,7 @@ def test_split_is_by_episode_and_metrics_cover_every_action(tmp_path):
 def test_a_seeded_cpu_run_repeats_exactly_and_resume_continues_it(tmp_path):
     game = resolve_game("pacman")
     paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s) for s in range(2)]
-    config = TrainConfig(epochs=2, batch_size=16, augment=True, class_weights=True, seed=5, device="cpu")
+    config = TrainConfig(epochs=2, batch_size=16, augment=True, class_weights=True, seed=5, device="cpu", threads=1)
     first = train(game, paths, tmp_path / "a", config)
     second = train(game, paths, tmp_path / "b", config)
     assert [m.train_loss for m in first.history] == [m.train_loss for m in second.history]

@@ -25,7 +25,7 @@ def test_train_then_eval_from_the_command_line(data_root):
     trained = runner.invoke(
         app,
         ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "2", "--batch-size", "16",
-         "--val-fraction", "0.5", "--class-weights", "--augment", "--device", "cpu"],
+         "--val-fraction", "0.5", "--class-weights", "--augment", "--device", "cpu", "--threads", "1"],
         terminal_width=200,
     )
     assert trained.exit_code == 0, trained.output
