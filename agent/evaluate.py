@@ -9,7 +9,9 @@ stacked frames it was trained on, built by the same code.
 Many environments are stepped together (a gymnasium `SyncVectorEnv` of `AgentEnv`, our
 frameskip-1 emulator plus the observation pipeline) and the policy acts on all of them in
 one batch. Every episode started is finished and counted, so the mean is not biased toward
-short episodes.
+short episodes. ale-py's `AtariVectorEnv` is not used: its defaults differ from this protocol
+(sticky 0, reward clipping, fire reset) and its own resize and last-two-frame max would not give
+the observations the policy was trained on.
 
 Human-normalized scores use, for Ms. Pac-Man, random 307.3 and human 6,951.6 from Wang et al.
 2016 ("Dueling network architectures", the human scores of Nair et al. 2015).
