@@ -238,13 +238,21 @@ class EpisodeProgress:
     score: float
     lives: int
     seconds: float
+    think_seconds: float = 0.0  # of `seconds`, the time spent deciding (the rest: emulating, recording)
+    lookahead_frames: int = 0  # emulator frames the expert simulated while deciding
     done: bool = False
     ended: str | None = None
     path: str | None = None
 
     @property
     def decisions_per_s(self) -> float:
+        """Decisions a second of play, recording included."""
         return self.decisions / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def labels_per_s(self) -> float:
+        """Decisions a second of thinking alone: the rate at which this process labels states."""
+        return self.decisions / self.think_seconds if self.think_seconds > 0 else 0.0
 
 
 def play_episode(
@@ -269,18 +277,23 @@ def play_episode(
         extra={"expert": {"planner": "rollouts", "seed": seed, **asdict(config)}},
     )
     started = time.perf_counter()
+    thinking = 0.0
     recorder.reset()
 
     def progress(done: bool = False, path: Path | None = None) -> EpisodeProgress:
         return EpisodeProgress(
             index=index, seed=seed, frames=recorder.length, decisions=expert.decisions, score=recorder.score,
-            lives=recorder.lives, seconds=time.perf_counter() - started, done=done,
+            lives=recorder.lives, seconds=time.perf_counter() - started, think_seconds=thinking,
+            lookahead_frames=expert.frames_used, done=done,
             ended=recorder.ended or ("quit" if done else None), path=str(path) if path else None,
         )
 
     try:
         while not recorder.done:
-            action = expert.decide(recorder.clone_state())
+            state = recorder.clone_state()
+            tic = time.perf_counter()
+            action = expert.decide(state)
+            thinking += time.perf_counter() - tic
             _hold(recorder, action, config.frameskip)
             if report is not None and expert.decisions % report_every == 0:
                 report(progress())
