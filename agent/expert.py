@@ -25,7 +25,7 @@ import multiprocessing as mp
 import os
 import queue
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -98,61 +98,123 @@ class Expert:
 
     # -- the two uses: play and label -------------------------------------------------------------
 
-    def decide(self, state: bytes) -> int:
-        """The action (index into the game's minimal set) the expert takes from a serialized state."""
-        rng = np.random.default_rng([self.seed, _state_digest(state)])
-        values = self._evaluate_actions(ALEState(state), rng)
-        self.decisions += 1
-        return self._choose(values, rng)
+    def decide(self, state: bytes, previous: int | None = None) -> int:
+        """The action (index into the game's minimal set) the expert takes from a serialized state.
 
-    def label(self, states: Iterable[bytes]) -> list[int]:
-        """The expert's action for each serialized state, in order (one process)."""
-        return [self.decide(state) for state in states]
+        `previous` is the action held before this state, if known. Where it is as good as the
+        best (the game ignores the joystick this moment, or nothing is in reach), the expert
+        keeps holding it, as a person would; a label then agrees with the play it came from.
+        """
+        if previous is not None and not 0 <= previous < self.game.n_actions:
+            raise ValueError(f"previous action {previous} is outside {self.game.name}'s {self.game.n_actions} actions")
+        rng = np.random.default_rng([self.seed, _state_digest(state)])
+        groups = self._expand(ALEState(state))
+        values = self._evaluate_groups(groups, rng)
+        self.decisions += 1
+        return self._choose(groups, values, previous, rng)
+
+    def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]:
+        """The expert's action for each serialized state, in order (one process).
+
+        `previous[i]` is the action held before `states[i]` (None where unknown).
+        """
+        previous = _check_previous(states, previous)
+        return [self.decide(state, held) for state, held in zip(states, previous)]
 
     # -- steps of a decision ------------------------------------------------------------------------
 
-    def _evaluate_actions(self, root: ALEState, rng: np.random.Generator) -> np.ndarray:
-        """Mean rollout value of each action; rounds of one rollout per action until the budget is spent."""
-        n = self.game.n_actions
-        totals = np.zeros(n)
-        counts = np.zeros(n)
-        start_lives = None
-        used = 0
-        while used < self.config.budget:
-            for action in range(n):
-                self.ale.restoreState(root)
-                if start_lives is None:
-                    start_lives = self.ale.lives()
-                value, frames = self._run_rollout(action, start_lives, rng)
-                totals[action] += value
-                counts[action] += 1
-                used += frames
-        self.frames_used += used
-        return totals / counts
+    def _expand(self, root: ALEState) -> list[_Group]:
+        """Play each action for one decision; actions that leave the same emulator state form one group."""
+        cfg, ale = self.config, self.ale
+        ale.restoreState(root)
+        start_lives = ale.lives()
+        by_state: dict[bytes, _Group] = {}
+        for index, action in enumerate(self._actions):
+            ale.restoreState(root)
+            reward = 0
+            for _ in range(cfg.frameskip):
+                reward += ale.act(action)
+            self.frames_used += cfg.frameskip
+            after = ale.cloneState()
+            key = after.serialize()
+            group = by_state.get(key)
+            if group is None:
+                lost = ale.game_over() or ale.lives() < start_lives
+                by_state[key] = _Group([index], after, float(reward), lost, start_lives)
+            else:
+                group.actions.append(index)
+        return list(by_state.values())
 
-    def _run_rollout(self, first: int, start_lives: int, rng: np.random.Generator) -> tuple[float, int]:
-        """Play `first`, then random decisions; the discounted return and the frames it took."""
+    def _evaluate_groups(self, groups: list[_Group], rng: np.random.Generator) -> np.ndarray:
+        """Mean rollout value of each group: rounds of one rollout per open group until the budget is spent."""
+        cfg = self.config
+        values = np.array([g.reward - cfg.life_penalty * g.lost for g in groups])
+        open_groups = [i for i, g in enumerate(groups) if not g.lost]
+        if len(groups) == 1 or not open_groups or cfg.depth == 1:
+            return values  # nothing to choose between, or nothing left to look at
+        totals = np.zeros(len(groups))
+        counts = np.zeros(len(groups))
+        used = len(self._actions) * cfg.frameskip
+        while used < cfg.budget:
+            for i in open_groups:
+                value, frames = self._run_rollout(groups[i], rng)
+                totals[i] += value
+                counts[i] += 1
+                used += frames
+        self.frames_used += used - len(self._actions) * cfg.frameskip
+        done = counts > 0
+        values[done] += cfg.discount * totals[done] / counts[done]
+        return values
+
+    def _run_rollout(self, group: _Group, rng: np.random.Generator) -> tuple[float, int]:
+        """From after the group's first decision, random decisions; the discounted return and frames taken."""
         cfg = self.config
         ale, actions = self.ale, self._actions
+        ale.restoreState(group.state)
         value, weight, frames = 0.0, 1.0, 0
-        action = first
-        for step in range(cfg.depth):
-            if step and rng.random() >= cfg.repeat:
+        action = group.actions[0]
+        for _ in range(cfg.depth - 1):
+            if rng.random() >= cfg.repeat:
                 action = int(rng.integers(len(actions)))
             reward = 0
             for _ in range(cfg.frameskip):
                 reward += ale.act(actions[action])
-                frames += 1
+            frames += cfg.frameskip
             value += weight * reward
-            if ale.game_over() or ale.lives() < start_lives:
+            if ale.game_over() or ale.lives() < group.start_lives:
                 return value - cfg.life_penalty, frames
             weight *= cfg.discount
         return value, frames
 
     @staticmethod
-    def _choose(values: np.ndarray, rng: np.random.Generator) -> int:
+    def _choose(groups: list[_Group], values: np.ndarray, previous: int | None, rng: np.random.Generator) -> int:
+        """The best group; among equally good ones, the one holding `previous`, else one at random.
+
+        Within the group: `previous` if it is there, else the group's first action.
+        """
         best = np.flatnonzero(values >= values.max() - 1e-9)
-        return int(best[rng.integers(len(best))]) if len(best) > 1 else int(best[0])
+        holding = [i for i in best if previous in groups[i].actions]
+        chosen = groups[holding[0] if holding else int(best[rng.integers(len(best))])]
+        return previous if previous in chosen.actions else chosen.actions[0]
+
+
+@dataclass
+class _Group:
+    """Actions that lead to the same emulator state after one decision, and what that decision gave."""
+
+    actions: list[int]
+    state: ALEState
+    reward: float
+    lost: bool
+    start_lives: int
+
+
+def _check_previous(states: Sequence[bytes], previous: Sequence[int | None] | None) -> list[int | None]:
+    if previous is None:
+        return [None] * len(states)
+    if len(previous) != len(states):
+        raise ValueError(f"previous holds {len(previous)} actions for {len(states)} states; expected one per state")
+    return [None if p is None else int(p) for p in previous]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,9 +228,9 @@ def _init_worker(game_name: str, config: ExpertConfig, seed: int) -> None:
     _worker_expert = Expert(resolve_game(game_name), config, seed=seed)
 
 
-def _label_chunk(states: list[bytes]) -> list[int]:
+def _label_chunk(chunk: tuple[list[bytes], list[int | None]]) -> list[int]:
     assert _worker_expert is not None, "worker not initialised"
-    return _worker_expert.label(states)
+    return _worker_expert.label(*chunk)
 
 
 def default_workers() -> int:
@@ -196,12 +258,14 @@ class ExpertPool:
             initargs=(game.name, self.config, self.seed),
         )
 
-    def label(self, states: Sequence[bytes]) -> list[int]:
+    def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]:
+        """The expert's action for each serialized state (`previous`: the action held before each)."""
         states = [bytes(s) for s in states]
+        previous = _check_previous(states, previous)
         if not states:
             return []
         size = max(1, -(-len(states) // (4 * self.workers)))  # a few chunks per worker balance the load
-        chunks = [states[i : i + size] for i in range(0, len(states), size)]
+        chunks = [(states[i : i + size], previous[i : i + size]) for i in range(0, len(states), size)]
         return [action for labels in self._executor.map(_label_chunk, chunks) for action in labels]
 
     def close(self) -> None:
@@ -214,13 +278,13 @@ class ExpertPool:
         self.close()
 
 
-def label_states(game: Game, states: Sequence[bytes], config: ExpertConfig | None = None, *, seed: int = 0,
-                 workers: int = 1) -> list[int]:
+def label_states(game: Game, states: Sequence[bytes], previous: Sequence[int | None] | None = None,
+                 config: ExpertConfig | None = None, *, seed: int = 0, workers: int = 1) -> list[int]:
     """The expert's action for each serialized ALE state; `workers` > 1 fans out over processes."""
     if workers <= 1:
-        return Expert(game, config, seed=seed).label(states)
+        return Expert(game, config, seed=seed).label(states, previous)
     with ExpertPool(game, config, seed=seed, workers=workers) as pool:
-        return pool.label(states)
+        return pool.label(states, previous)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,10 +353,11 @@ def play_episode(
         )
 
     try:
+        action = None
         while not recorder.done:
             state = recorder.clone_state()
             tic = time.perf_counter()
-            action = expert.decide(state)
+            action = expert.decide(state, action)
             thinking += time.perf_counter() - tic
             _hold(recorder, action, config.frameskip)
             if report is not None and expert.decisions % report_every == 0:

@@ -50,7 +50,8 @@ def test_label_of_a_stored_state_is_the_action_taken_live_from_it(tmp_path):
     path = record_scripted("mspacman", tmp_path, frames=1300, seed=1)
     episode = load_episode(path, frames=False)
     assert episode.state_steps.tolist()[:3] == [0, 600, 1200]
-    labels = Expert(game, SMALL, seed=5).label(episode.states[1:3])
+    held = [int(episode.actions[599]), int(episode.actions[1199])]
+    labels = Expert(game, SMALL, seed=5).label(episode.states[1:3], held)
 
     # Live: replay the recorded actions in a fresh emulator and let a fresh expert act there.
     recorder = EpisodeRecorder(game, seed=episode.info.seed, player="live")
@@ -60,19 +61,32 @@ def test_label_of_a_stored_state_is_the_action_taken_live_from_it(tmp_path):
     live = []
     for t, action in enumerate(episode.actions.tolist()):
         if t in (600, 1200):
-            live.append(expert.decide(recorder.clone_state()))
+            live.append(expert.decide(recorder.clone_state(), int(episode.actions[t - 1])))
         recorder.step(int(action))
     recorder.close()
     assert live == labels
 
 
+def test_where_the_game_ignores_the_joystick_the_expert_keeps_holding():
+    game = resolve_game("mspacman")  # the first seconds of Ms. Pac-Man: the maze shows, nothing moves
+    recorder = EpisodeRecorder(game, seed=0, player="t")
+    recorder.reset()
+    start = recorder.clone_state()
+    recorder.close()
+    expert = Expert(game, SMALL, seed=0)
+    assert [expert.decide(start, held) for held in range(game.n_actions)] == list(range(game.n_actions))
+    with pytest.raises(ValueError, match="previous"):
+        expert.label([start], [])
+
+
 def test_pool_labels_equal_serial_labels(pacman_states):
     game = resolve_game("pacman")
-    serial = Expert(game, SMALL, seed=11).label(pacman_states)
+    held = [i % game.n_actions for i in range(len(pacman_states))]
+    serial = Expert(game, SMALL, seed=11).label(pacman_states, held)
     with ExpertPool(game, SMALL, seed=11, workers=2) as pool:
-        assert pool.label(pacman_states) == serial
-        assert pool.label(pacman_states[:3]) == serial[:3]  # the pool stays usable
-    assert label_states(game, pacman_states[:2], SMALL, seed=11, workers=1) == serial[:2]
+        assert pool.label(pacman_states, held) == serial
+        assert pool.label(pacman_states[:3], held[:3]) == serial[:3]  # the pool stays usable
+    assert label_states(game, pacman_states[:2], held[:2], SMALL, seed=11, workers=1) == serial[:2]
 
 
 def _random_score(game, seed: int, frames: int, hold: int = 4) -> float:
