@@ -217,6 +217,69 @@ def data_rm(
     console.print(f"Deleted {what}.")
 
 
+# ---------------------------------------------------------------------------------------------
+# mimic expert: the planning expert plays and records (agent/expert.py)
+
+
+@app.command()
+def expert(
+    game: GameOpt,
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes to record.", min=1)] = 5,
+    budget: Annotated[int, typer.Option(help="Look-ahead per decision, in emulator frames.", min=1)] = 2000,
+    depth: Annotated[int, typer.Option(help="Decisions per rollout.", min=1)] = 20,
+    frameskip: Annotated[int, typer.Option(help="Frames each decision is held.", min=1)] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.")] = 0,
+    workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each [default: one per core].",
+                                                min=1)] = None,
+    max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cut each episode after this many frames.",
+                                                   min=1)] = None,
+    data: DataOpt = Path("data"),
+) -> None:
+    """The planning expert plays and records into data/<game>/demos/ (player `expert`), like a person."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.expert import ExpertConfig, default_workers, play_episodes
+
+    store = store_for(data, game)
+    chosen = resolve(game)
+    try:
+        config = ExpertConfig(budget=budget, depth=depth, frameskip=frameskip)
+    except ValueError as exc:
+        fail(f"{exc}; pass a --budget of at least --frameskip frames")
+    workers = min(workers or default_workers(), episodes)
+    seeds = [seed + i for i in range(episodes)]
+    console.print(
+        f"Expert on {chosen.name}: {episodes} episode(s), budget {budget:,} frames a decision "
+        f"(rollouts of {depth} decisions x {frameskip} frames), {workers} worker(s), into {store.demos}/",
+        highlight=False,
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        tasks = {
+            i: progress.add_task(f"episode {i + 1} (seed {s})", total=max_frames, status="waiting")
+            for i, s in enumerate(seeds)
+        }
+
+        def show(p) -> None:
+            status = f"score {p.score:>7,.0f}  lives {p.lives}  {p.frames:>7,} frames  {p.decisions_per_s:5.1f} decisions/s"
+            progress.update(tasks[p.index], completed=p.frames, status=status + ("  done" if p.done else ""))
+
+        results = play_episodes(chosen, config, seeds, directory=store.demos, max_frames=max_frames,
+                                workers=workers, report=show)
+    table = Table(title=f"{chosen.name}: expert episodes", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("episode", "seed", "frames", "decisions", "decisions/s", "score", "ended"):
+        table.add_column(column, justify="left" if column in ("episode", "ended") else "right", no_wrap=True)
+    for r in results:
+        table.add_row(Path(r.path).stem, str(r.seed), f"{r.frames:,}", f"{r.decisions:,}",
+                      f"{r.decisions_per_s:.1f}", f"{r.score:,.0f}", r.ended or "")
+    scores = [r.score for r in results]
+    table.add_section()
+    table.add_row("mean", "", f"{sum(r.frames for r in results) / len(results):,.0f}", "", "",
+                  f"{sum(scores) / len(scores):,.0f}", "")
+    console.print(table)
+    console.print(f"Saved {len(results)} episode(s) to {store.demos}/; `mimic data ls --game {chosen.name}` lists them.")
+
+
 def main() -> None:  # pragma: no cover - the console script calls `app`
     app()
 

@@ -1,0 +1,202 @@
+"""The policy: the Nature-DQN encoder and a categorical head over the game's minimal action set.
+
+Observations arrive as uint8 (B, stack, 84, 84); `forward` divides by 255. Acting samples
+from the categorical by default (the stochastic policy is the point), takes the argmax with
+`greedy=True`, and sharpens or flattens the distribution with `temperature`.
+
+Checkpoints are dicts written with `torch.save` to a temporary name and renamed; they carry the
+game, its action names, the observation settings, the model and training configs, so a
+checkpoint for another game or action set is refused in one line naming both.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from agent.obs import ObsConfig
+from recorder.games import Game
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, or for another game or action set."""
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    n_actions: int
+    stack: int = 4
+    hidden: int = 512
+
+
+class Policy(nn.Module):
+    """Nature-DQN CNN (Mnih et al. 2015) with a categorical head: logits over the action set."""
+
+    def __init__(self, config: PolicyConfig) -> None:
+        super().__init__()
+        if config.n_actions < 1:
+            raise ValueError(f"a policy needs at least one action, got {config.n_actions}")
+        self.config = config
+        self.encoder = nn.Sequential(
+            nn.Conv2d(config.stack, 32, kernel_size=8, stride=4),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, kernel_size=4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, kernel_size=3, stride=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, config.hidden),
+            nn.ReLU(),
+        )
+        self.head = nn.Linear(config.hidden, config.n_actions)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, stack, 84, 84) -> logits (B, n_actions)."""
+        return self.head(self.encoder(obs.float() / 255.0))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @torch.inference_mode()
+    def probabilities(self, obs: np.ndarray | torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """Action probabilities (B, n_actions) for a batch of uint8 observations."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0 (use greedy for argmax), got {temperature}")
+        obs = torch.as_tensor(obs, device=self.device)
+        if obs.ndim == 3:
+            obs = obs[None]
+        return torch.softmax(self(obs) / temperature, dim=-1)
+
+    @torch.inference_mode()
+    def act(
+        self,
+        obs: np.ndarray | torch.Tensor,
+        *,
+        greedy: bool = False,
+        temperature: float = 1.0,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(actions (B,) int64, probabilities (B, n_actions) float32) for a batch of observations.
+
+        Samples from the categorical (with `rng`, or a fresh generator) unless `greedy`.
+        """
+        probs = self.probabilities(obs, temperature).float().cpu().numpy()
+        if greedy:
+            return probs.argmax(axis=1), probs
+        rng = rng if rng is not None else np.random.default_rng()
+        cumulative = probs.cumsum(axis=1)
+        draws = rng.random(len(probs))[:, None] * cumulative[:, -1:]
+        actions = (cumulative <= draws).sum(axis=1).clip(max=probs.shape[1] - 1)
+        return actions, probs
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the policy (eval mode) and what it was trained for."""
+
+    policy: Policy
+    game: str
+    action_names: tuple[str, ...]
+    obs: ObsConfig
+    meta: dict  # train config, metrics, epoch, ...
+    path: Path | None = None
+
+
+def save_checkpoint(
+    path: Path, policy: Policy, game: Game, obs: ObsConfig, *, meta: dict | None = None,
+    extra_state: dict | None = None,
+) -> Path:
+    """Write a checkpoint atomically (temporary name, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "game": game.name,
+        "rom": game.rom,
+        "action_names": list(game.action_names),
+        "obs": obs.to_dict(),
+        "policy": asdict(policy.config),
+        "state_dict": {k: v.detach().cpu() for k, v in policy.state_dict().items()},
+        "meta": meta or {},
+        **(extra_state or {}),
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_checkpoint(path: Path) -> dict:
+    """The raw checkpoint dict; `CheckpointError` naming the file when it is not one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}: train one with `mimic train --game GAME`")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{path.name}: not a readable mimic checkpoint ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT or "state_dict" not in payload:
+        raise CheckpointError(f"{path.name}: not a mimic checkpoint (format {CHECKPOINT_FORMAT} expected)")
+    return payload
+
+
+def check_compatible(payload: dict, game: Game, path: Path | str = "checkpoint") -> None:
+    """One line naming both when the checkpoint was trained for another game or action set."""
+    name = Path(path).name
+    theirs = tuple(payload["action_names"])
+    if payload["game"] != game.name or theirs != game.action_names:
+        raise CheckpointError(
+            f"{name} was trained for {payload['game']} ({len(theirs)} actions: {', '.join(theirs)}), "
+            f"not {game.name} ({game.n_actions} actions: {', '.join(game.action_names)}); "
+            f"pass a checkpoint from data/{game.name}/models/ or train one with `mimic train --game {game.name}`"
+        )
+
+
+def load_checkpoint(path: Path, game: Game | None = None, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a policy; with `game`, refuse a checkpoint trained for another game or action set."""
+    path = Path(path)
+    payload = read_checkpoint(path)
+    if game is not None:
+        check_compatible(payload, game, path)
+    policy = Policy(PolicyConfig(**payload["policy"]))
+    policy.load_state_dict(payload["state_dict"])
+    policy.to(device).eval()
+    return Checkpoint(
+        policy=policy,
+        game=payload["game"],
+        action_names=tuple(payload["action_names"]),
+        obs=ObsConfig(**payload["obs"]),
+        meta=payload.get("meta", {}),
+        path=path,
+    )
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' picks CUDA when present; 'cpu', 'cuda', 'cuda:1' as given (checked)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r}: expected auto, cpu or cuda") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this torch sees no CUDA GPU; use --device cpu")
+    return resolved

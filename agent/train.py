@@ -1,0 +1,489 @@
+"""Behavioural cloning: cross-entropy on recorded (observation, label) pairs.
+
+The data set is one uint8 array of pooled 84x84 frames for all episodes (built by `agent.obs`
+while the episode files stream in, a chunk of raw frames at a time) plus, per decision, its
+label and the indices of its stack. A batch gathers its stacks by index; nothing is stored
+as float or four times. Episodes are split into training and validation whole, so the
+validation score measures play the policy has not seen.
+
+    result = train(game, store.episode_paths(), store.models, TrainConfig(epochs=10))
+    result.best_checkpoint, result.final.val_accuracy
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agent.obs import NO_LABEL, OBS_SIZE, EpisodePooler, ObsConfig, decision_labels, stack_indices
+from agent.policy import (
+    CheckpointError,
+    Policy,
+    PolicyConfig,
+    check_compatible,
+    read_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
+from recorder.games import Game
+from recorder.store import DamagedEpisodeError, GameStore, iter_frames, load_episode, read_info
+
+BEST_NAME = "best.pt"
+LAST_NAME = "last.pt"
+
+
+class NoDataError(ValueError):
+    """Nothing to train on: no recordings, or no labelled decisions."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2.5e-4
+    stack: int = 4
+    frameskip: int = 4
+    val_fraction: float = 0.1
+    class_weights: bool = False  # weight the loss by inverse action frequency (NOOP dominates)
+    augment: bool = False  # random shifts of up to `shift` pixels
+    shift: int = 4
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.lr}")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
+        if not 0 <= self.shift <= 16:
+            raise ValueError(f"shift must be 0..16 pixels, got {self.shift}")
+        ObsConfig(self.stack, self.frameskip)  # validates both
+
+    @property
+    def obs(self) -> ObsConfig:
+        return ObsConfig(stack=self.stack, frameskip=self.frameskip)
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    epoch: int  # 1-based
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    recall: dict[str, float | None]  # per action, on validation (on training data when there is none)
+    samples_per_s: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    loss: float  # running mean over the epoch so far
+    accuracy: float
+    samples_per_s: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    best_checkpoint: Path
+    last_checkpoint: Path
+    history: list[EpochMetrics]
+    best_epoch: int
+    train_episodes: list[Path]
+    val_episodes: list[Path]
+    train_samples: int
+    val_samples: int
+    skipped: list[str] = field(default_factory=list)  # damaged episodes, one message each
+
+    @property
+    def final(self) -> EpochMetrics:
+        return self.history[-1]
+
+    @property
+    def best(self) -> EpochMetrics:
+        return self.history[self.best_epoch - 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The data set
+
+
+@dataclass
+class BCData:
+    """Pooled frames of many episodes and, per decision, its label and stack indices."""
+
+    pooled: np.ndarray  # (D, 84, 84) uint8, every decision of every episode
+    labels: np.ndarray  # (D,) int16, NO_LABEL where not trained on
+    stacks: np.ndarray  # (D, stack) int64 indices into `pooled`
+    episode: np.ndarray  # (D,) int32: which of `paths` the decision belongs to
+    paths: list[Path]
+
+    def samples(self, episodes: Sequence[int] | None = None) -> np.ndarray:
+        """Indices of the labelled decisions (of the given episodes)."""
+        keep = self.labels != NO_LABEL
+        if episodes is not None:
+            keep &= np.isin(self.episode, np.asarray(list(episodes), dtype=np.int32))
+        return np.flatnonzero(keep)
+
+    @property
+    def nbytes(self) -> int:
+        return self.pooled.nbytes + self.labels.nbytes + self.stacks.nbytes + self.episode.nbytes
+
+
+def load_data(
+    paths: Sequence[Path], game: Game, obs: ObsConfig, *, warn: Callable[[str], None] | None = None
+) -> BCData:
+    """Pool and label every episode in `paths`; damaged or foreign ones are skipped and passed to `warn`."""
+    infos = []
+    for path in paths:
+        try:
+            info = read_info(path)
+        except DamagedEpisodeError as exc:
+            _tell(warn, str(exc))
+            continue
+        if info.game != game.name or tuple(info.action_names) != game.action_names:
+            _tell(warn, f"{Path(path).name}: recorded for {info.game}, not {game.name}; skipped")
+            continue
+        if info.length < 1:
+            continue
+        infos.append((Path(path), info))
+    total = sum(math.ceil(info.length / obs.frameskip) for _, info in infos)
+    pooled = np.empty((total, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
+    labels = np.empty(total, dtype=np.int16)
+    stacks = np.empty((total, obs.stack), dtype=np.int64)
+    episode = np.empty(total, dtype=np.int32)
+    kept: list[Path] = []
+    at = 0
+    for path, info in infos:
+        try:
+            part, part_labels = _pool_one(path, info.length, obs)
+        except DamagedEpisodeError as exc:
+            _tell(warn, str(exc))
+            continue
+        n = len(part)
+        pooled[at : at + n] = part
+        labels[at : at + n] = part_labels
+        stacks[at : at + n] = stack_indices(n, obs.stack, offset=at)
+        episode[at : at + n] = len(kept)
+        kept.append(path)
+        at += n
+    if at < total:  # some episode turned out damaged: shrink in place, no copy
+        pooled, labels, stacks, episode = pooled[:at], labels[:at], stacks[:at], episode[:at]
+    return BCData(pooled=pooled, labels=labels, stacks=stacks, episode=episode, paths=kept)
+
+
+def _pool_one(path: Path, length: int, obs: ObsConfig) -> tuple[np.ndarray, np.ndarray]:
+    pooler = EpisodePooler(length, obs.frameskip)
+    for chunk in iter_frames(path, chunk=max(obs.frameskip * 64, 256)):
+        pooler.add(chunk)
+    try:
+        pooled = pooler.finish()
+    except ValueError as exc:
+        raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
+    labels = load_episode(path, frames=False).labels
+    return pooled, decision_labels(labels, obs.frameskip)
+
+
+def _tell(warn: Callable[[str], None] | None, message: str) -> None:
+    if warn is not None:
+        warn(message)
+
+
+def split_episodes(n_episodes: int, val_fraction: float, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """(train, validation) episode indices: whole episodes, at least one of each when there are two or more."""
+    order = rng.permutation(n_episodes).tolist()
+    if n_episodes < 2 or val_fraction == 0:
+        return sorted(order), []
+    n_val = min(n_episodes - 1, max(1, round(val_fraction * n_episodes)))
+    return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+
+
+class Batcher:
+    """Gathers (obs uint8 (B, stack, 84, 84), labels int64 (B,)) from BCData by index."""
+
+    def __init__(self, data: BCData, device: torch.device, *, shift: int = 0) -> None:
+        self.pooled = torch.from_numpy(data.pooled)  # shares memory: no copy
+        self.stacks = torch.from_numpy(data.stacks)
+        self.labels = torch.from_numpy(data.labels.astype(np.int64))
+        self.device = device
+        self.shift = shift
+
+    def batch(self, ids: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        ids_t = torch.from_numpy(ids)
+        obs = self.pooled[self.stacks[ids_t]]
+        if self.shift and generator is not None:
+            obs = random_shift(obs, self.shift, generator)
+        return obs.to(self.device, non_blocking=True), self.labels[ids_t].to(self.device, non_blocking=True)
+
+
+def random_shift(obs: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Shift each stack by up to `shift` pixels in x and y (edge pixels repeated), uint8 in and out."""
+    b, c, h, w = obs.shape
+    offsets = torch.randint(0, 2 * shift + 1, (b, 2), generator=generator)
+    rows = (torch.arange(h)[None, :] + offsets[:, :1] - shift).clamp_(0, h - 1)  # (B, H)
+    cols = (torch.arange(w)[None, :] + offsets[:, 1:] - shift).clamp_(0, w - 1)  # (B, W)
+    return obs[
+        torch.arange(b)[:, None, None, None],
+        torch.arange(c)[None, :, None, None],
+        rows[:, None, :, None],
+        cols[:, None, None, :],
+    ]
+
+
+def class_weights(labels: np.ndarray, n_actions: int) -> torch.Tensor:
+    """Inverse-frequency weights, mean 1 over the samples; actions never seen get weight 0."""
+    counts = np.bincount(labels.astype(np.int64), minlength=n_actions).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / (n_actions * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# The trainer
+
+
+def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig(), **kwargs) -> TrainResult:
+    """Train on every episode recorded for the game (demos and DAgger rounds), into store.models."""
+    paths = store.episode_paths()
+    if not paths:
+        raise NoDataError(
+            f"no recordings for {game.name} under {store.path}/: record some with `mimic play --record --game {game.name}`"
+        )
+    return train(game, paths, store.models, config, **kwargs)
+
+
+def train(
+    game: Game,
+    episodes: Sequence[Path],
+    out_dir: Path,
+    config: TrainConfig = TrainConfig(),
+    *,
+    init_from: Path | None = None,
+    resume: bool = False,
+    on_progress: Callable[[TrainProgress], None] | None = None,
+    on_epoch: Callable[[EpochMetrics], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+    data: BCData | None = None,
+) -> TrainResult:
+    """Behavioural cloning on `episodes`; writes out_dir/best.pt and out_dir/last.pt.
+
+    `init_from` warm-starts from a checkpoint's weights (DAgger); `resume` continues the run
+    saved in out_dir/last.pt up to `config.epochs`. `data` reuses a loaded data set.
+    """
+    return _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, on_progress, on_epoch, warn, data).run()
+
+
+class _Trainer:
+    def __init__(self, game, episodes, out_dir, config, init_from, resume, on_progress, on_epoch, warn, data):
+        self.game, self.config, self.out_dir = game, config, out_dir
+        self.on_progress, self.on_epoch, self.warn = on_progress, on_epoch, warn
+        self.device = resolve_device(config.device)
+        self.skipped: list[str] = []
+        self._check_start(init_from, resume)
+        self.data = data if data is not None else load_data(episodes, game, config.obs, warn=self._skip)
+        self._split()
+        torch.manual_seed(config.seed)
+        self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.stack)).to(self.device)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
+        self.batcher = Batcher(self.data, self.device, shift=config.shift if config.augment else 0)
+        weights = class_weights(self.data.labels[self.train_ids], game.n_actions) if config.class_weights else None
+        self.loss_weights = None if weights is None else weights.to(self.device)
+        self.history: list[EpochMetrics] = []
+        self.best_epoch, self.best_score, self.start_epoch = 0, math.inf, 0
+        if init_from is not None:
+            self._warm_start(init_from)
+        if resume:
+            self._restore()
+
+    # -- set-up steps
+
+    def _skip(self, message: str) -> None:
+        self.skipped.append(message)
+        _tell(self.warn, message)
+
+    def _check_start(self, init_from: Path | None, resume: bool) -> None:
+        if resume and not (self.out_dir / LAST_NAME).is_file():
+            raise CheckpointError(f"nothing to resume: no {LAST_NAME} in {self.out_dir}; train without --resume first")
+        if resume and init_from is not None:
+            raise ValueError("resume continues a run; init_from starts a new one: pass one of them")
+
+    def _split(self) -> None:
+        data, config = self.data, self.config
+        if not data.paths:
+            raise NoDataError(
+                f"no readable recordings for {self.game.name}: record some with `mimic play --record --game {self.game.name}`"
+            )
+        train_eps, val_eps = split_episodes(len(data.paths), config.val_fraction, np.random.default_rng(config.seed))
+        self.train_ids, self.val_ids = data.samples(train_eps), data.samples(val_eps)
+        self.train_paths = [data.paths[i] for i in train_eps]
+        self.val_paths = [data.paths[i] for i in val_eps]
+        if len(self.train_ids) == 0:
+            raise NoDataError(f"the recordings for {self.game.name} hold no labelled decisions to train on")
+
+    def _warm_start(self, path: Path) -> None:
+        payload = read_checkpoint(path)
+        self._check_payload(payload, path)
+        self.policy.load_state_dict(payload["state_dict"])
+
+    def _check_payload(self, payload: dict, path: Path) -> None:
+        check_compatible(payload, self.game, path)
+        if ObsConfig(**payload["obs"]) != self.config.obs:
+            raise CheckpointError(
+                f"{Path(path).name} uses observations {payload['obs']}, this run {self.config.obs.to_dict()}; "
+                "pass the same --stack and --frameskip"
+            )
+
+    def _restore(self) -> None:
+        path = self.out_dir / LAST_NAME
+        payload = read_checkpoint(path)
+        self._check_payload(payload, path)
+        self.policy.load_state_dict(payload["state_dict"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        meta = payload["meta"]
+        self.start_epoch = int(meta["epoch"])
+        self.history = [EpochMetrics(**m) for m in meta["history"]]
+        self.best_epoch, self.best_score = int(meta["best_epoch"]), float(meta["best_score"])
+
+    # -- the loop
+
+    def run(self) -> TrainResult:
+        for epoch in range(self.start_epoch + 1, self.config.epochs + 1):
+            metrics = self._run_epoch(epoch)
+            self.history.append(metrics)
+            self._save(epoch, metrics)
+            if self.on_epoch is not None:
+                self.on_epoch(metrics)
+        if not self.history:
+            raise ValueError(f"the run in {self.out_dir} already has {self.start_epoch} epochs; ask for more with --epochs")
+        return TrainResult(
+            best_checkpoint=self.out_dir / BEST_NAME,
+            last_checkpoint=self.out_dir / LAST_NAME,
+            history=list(self.history),
+            best_epoch=self.best_epoch,
+            train_episodes=self.train_paths,
+            val_episodes=self.val_paths,
+            train_samples=len(self.train_ids),
+            val_samples=len(self.val_ids),
+            skipped=self.skipped,
+        )
+
+    def _run_epoch(self, epoch: int) -> EpochMetrics:
+        config = self.config
+        rng = np.random.default_rng([config.seed, epoch])
+        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        order = rng.permutation(self.train_ids)
+        batches = math.ceil(len(order) / config.batch_size)
+        self.policy.train()
+        loss_sum, correct, seen = 0.0, 0, 0
+        start = time.perf_counter()
+        for b in range(batches):
+            ids = order[b * config.batch_size : (b + 1) * config.batch_size]
+            loss, hits = self._train_step(*self.batcher.batch(ids, generator))
+            loss_sum += loss * len(ids)
+            correct += hits
+            seen += len(ids)
+            if self.on_progress is not None:
+                elapsed = time.perf_counter() - start
+                self.on_progress(
+                    TrainProgress(epoch, config.epochs, b + 1, batches, loss_sum / seen, correct / seen, seen / max(elapsed, 1e-9))
+                )
+        seconds = time.perf_counter() - start
+        val_ids = self.val_ids if len(self.val_ids) else self.train_ids
+        val_loss, val_acc, recall = self._validate(val_ids)
+        has_val = len(self.val_ids) > 0
+        return EpochMetrics(
+            epoch=epoch,
+            train_loss=loss_sum / seen,
+            train_accuracy=correct / seen,
+            val_loss=val_loss if has_val else None,
+            val_accuracy=val_acc if has_val else None,
+            recall=recall,
+            samples_per_s=seen / max(seconds, 1e-9),
+            seconds=seconds,
+        )
+
+    def _train_step(self, obs: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
+        logits = self.policy(obs)
+        loss = F.cross_entropy(logits, labels, weight=self.loss_weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach()), int((logits.detach().argmax(1) == labels).sum())
+
+    @torch.inference_mode()
+    def _validate(self, ids: np.ndarray) -> tuple[float, float, dict[str, float | None]]:
+        """Unweighted cross-entropy, accuracy and per-action recall over `ids`."""
+        self.policy.eval()
+        n = self.game.n_actions
+        hits, totals = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        loss_sum = 0.0
+        for lo in range(0, len(ids), 256):
+            obs, labels = self.batcher.batch(ids[lo : lo + 256])
+            logits = self.policy(obs)
+            loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+            labels_np = labels.cpu().numpy()
+            right = (logits.argmax(1) == labels).cpu().numpy()
+            totals += np.bincount(labels_np, minlength=n)
+            hits += np.bincount(labels_np[right], minlength=n)
+        recall = {name: (float(hits[i] / totals[i]) if totals[i] else None) for i, name in enumerate(self.game.action_names)}
+        return loss_sum / len(ids), float(hits.sum() / len(ids)), recall
+
+    def _save(self, epoch: int, metrics: EpochMetrics) -> None:
+        score = metrics.val_loss if metrics.val_loss is not None else metrics.train_loss
+        if score < self.best_score:
+            self.best_epoch, self.best_score = epoch, score
+            best = True
+        else:
+            best = False
+        meta = {
+            "epoch": epoch,
+            "history": [asdict(m) for m in self.history],
+            "best_epoch": self.best_epoch,
+            "best_score": self.best_score,
+            "train": asdict(self.config),
+            "metrics": asdict(metrics),
+            "train_episodes": [p.name for p in self.train_paths],
+            "val_episodes": [p.name for p in self.val_paths],
+        }
+        obs = self.config.obs
+        save_checkpoint(
+            self.out_dir / LAST_NAME, self.policy, self.game, obs, meta=meta,
+            extra_state={"optimizer": self.optimizer.state_dict()},
+        )
+        if best:
+            save_checkpoint(self.out_dir / BEST_NAME, self.policy, self.game, obs, meta=meta)
+
+
+def describe(config: TrainConfig) -> str:
+    """One line for reports: the settings that matter."""
+    parts = [f"epochs {config.epochs}", f"batch {config.batch_size}", f"lr {config.lr:g}", f"stack {config.stack}",
+             f"frameskip {config.frameskip}", f"seed {config.seed}"]
+    if config.class_weights:
+        parts.append("class-weighted")
+    if config.augment:
+        parts.append(f"shift ±{config.shift}px")
+    return ", ".join(parts)
+
+
+__all__ = [
+    "BCData", "EpochMetrics", "NoDataError", "TrainConfig", "TrainProgress", "TrainResult",
+    "load_data", "train", "train_game", "describe",
+]
