@@ -7,6 +7,7 @@ that `mimic --help` answers at once.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -278,6 +279,143 @@ def expert(
                   f"{sum(scores) / len(scores):,.0f}", "")
     console.print(table)
     console.print(f"Saved {len(results)} episode(s) to {store.demos}/; `mimic data ls --game {chosen.name}` lists them.")
+
+
+# ---------------------------------------------------------------------------------------------
+# mimic dagger: the agent plays, the expert labels, aggregate, retrain (agent/dagger.py)
+
+
+class ExpertKind(str, Enum):
+    planner = "planner"
+    human = "human"
+
+
+class HumanMode(str, Enum):
+    takeover = "takeover"
+    review = "review"
+    rewind = "rewind"
+
+
+@app.command()
+def dagger(
+    game: GameOpt,
+    rounds: Annotated[int, typer.Option(help="Rounds to have finished; a re-run continues after the last.", min=1)] = 5,
+    episodes: Annotated[int, typer.Option(help="Rollouts of the current policy per round.", min=1)] = 2,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Emulator frames per rollout at most.", min=1)] = 4500,
+    beta0: Annotated[float, typer.Option("--beta0", help="Share of decisions the expert takes in round 1; halves each round.",
+                                         min=0.0, max=1.0)] = 0.5,
+    epochs: Annotated[int, typer.Option(help="Retraining epochs per round (warm start).", min=1)] = 3,
+    eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Evaluation episodes per round.", min=1)] = 10,
+    eval_max_frames: Annotated[int, typer.Option("--eval-max-frames", help="Frame cap of evaluation episodes; "
+                                                 "the standard is 108,000 (reports say when not).", min=1)] = 108_000,
+    expert: Annotated[ExpertKind, typer.Option(help="Who labels: the planning expert, or you.")] = ExpertKind.planner,
+    mode: Annotated[HumanMode, typer.Option(help="How you label with --expert human.")] = HumanMode.takeover,
+    budget: Annotated[int, typer.Option(help="Planner look-ahead per decision, in emulator frames.", min=1)] = 2000,
+    workers: Annotated[int | None, typer.Option(help="Processes labelling [default: one per core].", min=1)] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from [default: models/best.pt].")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
+    data: DataOpt = Path("data"),
+) -> None:
+    """DAgger: the policy plays, the expert says what it should have done, the labels join the data, retrain.
+
+    Rounds land in data/<game>/dagger/round-NNN/; a table grows as they finish, and a plot of
+    score against labels is written to data/<game>/reports/dagger.png.
+    """
+    store = store_for(data, game)
+    chosen = resolve(game)
+    start = checkpoint if checkpoint is not None else store.models / "best.pt"
+    if not start.is_file():
+        hint = f"train one first with `mimic train --game {chosen.name}`" if checkpoint is None else "check the path"
+        fail(f"no policy to start DAgger from at {start}: {hint}")
+    if expert is ExpertKind.human:
+        fail("--expert human is not available yet: use --expert planner")
+    from agent.dagger import DaggerConfig, DaggerRunner
+    from agent.dagger_rounds import finished_rounds
+    from agent.expert import Expert, ExpertConfig, ExpertPool
+    from agent.policy import CheckpointError
+
+    try:
+        config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=beta0, epochs=epochs,
+                              eval_episodes=eval_episodes, eval_max_frames=eval_max_frames, seed=seed)
+        expert_config = ExpertConfig(budget=budget)
+    except ValueError as exc:
+        fail(str(exc))
+    done = finished_rounds(store.dagger)
+    if len(done) >= rounds:
+        console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")
+        _print_rounds(done, chosen.name)
+        return
+    console.print(
+        f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
+        f"{max_frames:,} frames each, beta " + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
+        + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision.",
+        highlight=False,
+    )
+    try:
+        with ExpertPool(chosen, expert_config, seed=seed, workers=workers) as pool:
+            runner = DaggerRunner(chosen, store, start, Expert(chosen, expert_config, seed=seed), config,
+                                  relabel=pool, on_event=_dagger_printer(chosen.name), warn=warn)
+            bc_score = _start_score(runner, store)
+            console.print(f"starting policy {start}: score {bc_score:,.1f} (before any DAgger round)", highlight=False)
+            results = runner.run()
+            from agent.dagger import write_plot
+
+            plot = write_plot(results, store, expert_score=_expert_demo_score(store), bc_score=bc_score)
+    except (CheckpointError, ValueError) as exc:
+        fail(str(exc))
+    _print_rounds(results, chosen.name)
+    console.print(f"plot: {plot}", highlight=False)
+    console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
+
+
+def _dagger_printer(game: str):
+    def on_event(event) -> None:
+        if event.kind == "rollout":
+            r = event.detail
+            console.print(
+                f"round {event.round}: rollout {Path(r.path).name}: {r.frames:,} frames, score {r.score:,.0f}, "
+                f"{r.decisions:,} decisions labelled ({r.expert_decisions:,} taken by the expert)", highlight=False)
+        elif event.kind == "round":
+            r = event.detail
+            console.print(
+                f"[bold]round {r.round}[/]: +{r.new_labels:,} labels (total {r.total_labels:,}), val acc "
+                f"{r.val_accuracy:.1%}, score {_plus_minus(r.score_mean, r.score_ci95)} over {r.episodes} episodes, "
+                f"{r.seconds:.0f} s", highlight=False)
+
+    return on_event
+
+
+def _print_rounds(results, game: str) -> None:
+    table = Table(title=f"{game}: DAgger rounds", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("round", "beta", "new labels", "total labels", "val acc", "score ± 95%", "episodes", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in results:
+        table.add_row(str(r.round), f"{r.beta:.3g}", f"{r.new_labels:,}", f"{r.total_labels:,}", f"{r.val_accuracy:.1%}",
+                      _plus_minus(r.score_mean, r.score_ci95), str(r.episodes), f"{r.seconds:.0f} s")
+    console.print(table)
+
+
+def _plus_minus(mean: float, ci95: float | None) -> str:
+    return f"{mean:,.1f}" if ci95 is None else f"{mean:,.1f} ± {ci95:,.1f}"
+
+
+def _expert_demo_score(store) -> float | None:
+    scores = [info.score for _, info in store.scan(dagger=False)[0] if info.source == "expert" and not info.truncated]
+    return sum(scores) / len(scores) if scores else None
+
+
+def _start_score(runner, store) -> float | None:
+    """The starting (BC) policy's score under the same evaluation, measured once and kept."""
+    import json
+
+    path = store.dagger / "start.json"
+    if path.is_file():
+        return json.loads(path.read_text())["score_mean"]
+    report = runner.evaluate_start()
+    store.dagger.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"checkpoint": str(runner.start_checkpoint), "score_mean": report.agent.mean,
+                                "score_ci95": report.agent.ci95, "episodes": report.agent.n}))
+    return report.agent.mean
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

@@ -39,7 +39,7 @@ class RoundResult:
     total_labels: int
     val_accuracy: float
     score_mean: float
-    score_ci95: float
+    score_ci95: float | None  # None with a single evaluation episode
     episodes: int
     checkpoint: str
     seconds: float
@@ -84,7 +84,7 @@ def plot_rounds(
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     labels = [r.total_labels for r in results]
     scores = [r.score_mean for r in results]
-    ax.errorbar(labels, scores, yerr=[r.score_ci95 for r in results], marker="o", capsize=4, label="DAgger")
+    ax.errorbar(labels, scores, yerr=[r.score_ci95 or 0.0 for r in results], marker="o", capsize=4, label="DAgger")
     for r in results:
         ax.annotate(f"round {r.round}", (r.total_labels, r.score_mean), textcoords="offset points", xytext=(4, 6),
                     fontsize=8)

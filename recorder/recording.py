@@ -80,7 +80,9 @@ class EpisodeRecorder:
         self.source = source
         self.extra = dict(extra or {})
         self.state_every = state_every
-        self.env = env if env is not None else make_env(game, max_frames=max_frames)
+        # The cap counts recorded steps; ALE's own cap would also count the frames its reset plays.
+        self.max_frames = max_frames
+        self.env = env if env is not None else make_env(game)
         self._buf = _Buffers()
         self._encoder = FrameEncoder()
         self._started: dt.datetime | None = None
@@ -139,6 +141,7 @@ class EpisodeRecorder:
         if self.length and self.length % self.state_every == 0:
             self._snapshot()
         obs, reward, terminated, truncated, info = self.env.step(int(action))
+        truncated = truncated or (self.max_frames is not None and self.length + 1 >= self.max_frames)
         buf = self._buf
         buf.actions.append(int(action))
         buf.labels.append(int(action if label is None else label))
@@ -154,6 +157,13 @@ class EpisodeRecorder:
             self.done = True
             self.ended = "game_over" if terminated else "frame_cap"
         return Step(obs, float(reward), bool(terminated), bool(truncated), buf.lives[-1])
+
+    def relabel(self, labels) -> None:
+        """Replace the per-step labels before saving (DAgger: the expert labels after the rollout)."""
+        labels = [int(x) for x in labels]
+        if len(labels) != self.length:
+            raise ValueError(f"{len(labels)} labels for an episode of {self.length} steps")
+        self._buf.labels = labels
 
     def clone_state(self) -> bytes:
         return self.ale.cloneState().serialize()
