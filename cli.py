@@ -416,6 +416,164 @@ def _start_score(runner, store) -> float | None:
     path.write_text(json.dumps({"checkpoint": str(runner.start_checkpoint), "score_mean": report.agent.mean,
                                 "score_ci95": report.agent.ci95, "episodes": report.agent.n}))
     return report.agent.mean
+# mimic train, mimic eval: behavioural cloning and scores (agent/train.py, agent/evaluate.py)
+
+
+@app.command()
+def train(
+    game: GameOpt,
+    data: DataOpt = Path("data"),
+    epochs: Annotated[int, typer.Option(help="Passes over the training episodes.")] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Decisions per gradient step.")] = 64,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 2.5e-4,
+    stack: Annotated[int, typer.Option(help="Decisions of history in an observation.")] = 4,
+    frameskip: Annotated[int, typer.Option(help="Emulator frames per decision.")] = 4,
+    class_weights: Annotated[
+        bool, typer.Option("--class-weights/--no-class-weights", help="Weight the loss by inverse action frequency.")
+    ] = False,
+    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random shifts of up to 4 pixels.")] = False,
+    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of episodes held out.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+) -> None:
+    """Behavioural cloning on every episode recorded for the game (demos and DAgger rounds)."""
+    store = store_for(data, game)
+    the_game = resolve(game)
+    if not store.episode_paths():
+        fail(f"no recordings for {the_game.name} under {store.path}/: record some with `mimic play --record --game {the_game.name}`")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.policy import CheckpointError
+    from agent.train import NoDataError, TrainConfig, describe, train_game
+
+    try:
+        config = TrainConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
+            class_weights=class_weights, augment=augment, seed=seed, device=device,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"[bold]Training[/] {the_game.name} on {len(store.episode_paths())} episodes: {describe(config)}", highlight=False)
+    columns = (
+        TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}  acc {task.fields[acc]:.1%}  {task.fields[rate]:,.0f} samples/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("train", total=None, epoch="-", loss=0.0, acc=0.0, rate=0.0)
+
+        def on_progress(p) -> None:
+            progress.update(task, total=p.batches, completed=p.batch, epoch=f"{p.epoch}/{p.epochs}",
+                            loss=p.loss, acc=p.accuracy, rate=p.samples_per_s)
+
+        def on_epoch(m) -> None:
+            val = f"val loss {m.val_loss:.3f} acc {m.val_accuracy:.1%}" if m.val_loss is not None else "no validation episodes"
+            console.print(f"epoch {m.epoch}: train loss {m.train_loss:.3f} acc {m.train_accuracy:.1%}, {val}", highlight=False)
+
+        try:
+            result = train_game(store, the_game, config, resume=resume, on_progress=on_progress, on_epoch=on_epoch, warn=warn)
+        except (NoDataError, CheckpointError, ValueError) as exc:
+            fail(str(exc))
+    _print_epochs(result, the_game.action_names)
+    best = result.best
+    console.print(
+        f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "
+        f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}.", highlight=False,
+    )
+    console.print(f"best: {result.best_checkpoint} (epoch {best.epoch}); last: {result.last_checkpoint}", highlight=False)
+
+
+def _print_epochs(result, action_names: tuple[str, ...]) -> None:
+    table = Table(title="epochs (recall per action on validation)", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("epoch", "train loss", "train acc", "val loss", "val acc", *action_names, "samples/s"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for m in result.history:
+        mark = " *" if m.epoch == result.best_epoch else ""
+        table.add_row(
+            f"{m.epoch}{mark}", f"{m.train_loss:.3f}", f"{m.train_accuracy:.1%}",
+            "-" if m.val_loss is None else f"{m.val_loss:.3f}", "-" if m.val_accuracy is None else f"{m.val_accuracy:.1%}",
+            *("-" if m.recall.get(name) is None else f"{m.recall[name]:.0%}" for name in action_names),
+            f"{m.samples_per_s:,.0f}",
+        )
+    console.print(table)
+
+
+@app.command("eval")
+def eval_(
+    game: GameOpt,
+    data: DataOpt = Path("data"),
+    episodes: Annotated[int, typer.Option(help="Full episodes for the agent, and as many for the random agent.")] = 30,
+    envs: Annotated[int, typer.Option(help="Environments stepped together (batched inference).")] = 8,
+    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to score (default: models/best.pt).")] = None,
+    greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (<1 sharper, >1 flatter).")] = 1.0,
+    max_frames: Annotated[
+        int, typer.Option("--max-frames", help="Frame cap per episode; the standard is 108,000 (reports say when not).")
+    ] = 108_000,
+    seed: Annotated[int, typer.Option(help="Seed of the environments and the sampling.")] = 0,
+    random_baseline: Annotated[bool, typer.Option("--random/--no-random", help="Also score a random agent.")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON (for scripts).")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
+) -> None:
+    """Score the trained policy under the standard protocol, next to a random agent and your own play."""
+    store = store_for(data, game)
+    the_game = resolve(game)
+    path = checkpoint if checkpoint is not None else store.models / "best.pt"
+    if not path.is_file():
+        hint = f"train one with `mimic train --game {the_game.name}`" if checkpoint is None else "check the path"
+        fail(f"no checkpoint at {path}: {hint}")
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from agent.evaluate import EvalConfig, evaluate_checkpoint
+    from agent.policy import CheckpointError
+
+    try:
+        config = EvalConfig(episodes=episodes, envs=envs, max_frames=max_frames, greedy=greedy,
+                            temperature=temperature, seed=seed, random_baseline=random_baseline)
+    except ValueError as exc:
+        fail(str(exc))
+    out = err_console if json_out else console
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out, transient=True) as progress:
+        task = progress.add_task(f"agent: 0/{episodes} episodes")
+
+        def on_episode(who: str, done: int, score: float) -> None:
+            progress.update(task, description=f"{who}: {done}/{episodes} episodes (last score {score:,.0f})")
+
+        try:
+            report, saved = evaluate_checkpoint(path, the_game, config, store=store, device=device, on_episode=on_episode)
+        except (CheckpointError, ValueError) as exc:
+            fail(str(exc))
+    if json_out:
+        print(report.to_json())
+        return
+    _print_report(report)
+    console.print(f"[dim]report saved to {saved}[/]", highlight=False)
+
+
+def _print_report(report) -> None:
+    normalized = report.reference is not None
+    table = Table(title=f"{report.game}: {report.agent.n} episodes each", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("player", "mean ± 95%", "median", "min", "max", "length (frames)"):
+        table.add_column(column, justify="left" if column == "player" else "right", no_wrap=True)
+    if normalized:
+        table.add_column("human-normalized", justify="right")
+    rows = [(report.agent, report.agent_normalized)]
+    if report.random is not None:
+        rows.append((report.random, report.random_normalized))
+    for scores, norm in rows:
+        ci = "" if scores.n < 2 else f" ± {scores.ci95:,.1f}"
+        cells = [scores.label, f"{scores.mean:,.1f}{ci}", f"{scores.median:,.1f}", f"{scores.min:,.0f}",
+                 f"{scores.max:,.0f}", f"{scores.mean_length:,.0f}"]
+        table.add_row(*cells, *([f"{norm:.1f}%"] if normalized else []))
+    if report.players_mean is not None:
+        table.add_row(f"recorded players ({report.players_episodes} episodes)", f"{report.players_mean:,.1f}",
+                      "", "", "", "", *([""] if normalized else []))
+    console.print(table)
+    if normalized:
+        console.print(f"human-normalized: 100 x (score - random) / (human - random), {report.reference}", highlight=False)
+    style = "" if report.standard else "[yellow]"
+    console.print(f"{style}protocol: {report.protocol}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`
