@@ -26,6 +26,18 @@ system-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq xvfb xdotool >/dev/null; \
 	fi
 
+# Interim demo, until `mimic demo` lands: a SCRIPTED player (random arrow keys, not a person)
+# records 900 frames (15 s of game time, played un-throttled) of Pac-Man through the real play loop (window on SDL's dummy video driver),
+# into $(DEMO_DATA), not ./data; then `mimic data ls` and `mimic data verify` on it.
+DEMO_DATA ?= /tmp/arcade-mimic-demo
+
+demo: $(STAMP)
+	rm -rf "$(DEMO_DATA)"
+	SDL_VIDEODRIVER=dummy $(BIN)/python -m recorder.scripted --game pacman --frames 900 --max-frames 600 --data "$(DEMO_DATA)"
+	COLUMNS=$${COLUMNS:-120} $(BIN)/python -m cli data ls --data "$(DEMO_DATA)"
+	$(BIN)/python -m cli data verify --data "$(DEMO_DATA)"
+	@echo "Scripted recordings in $(DEMO_DATA); record your own with: mimic play --record --game pacman"
+
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 

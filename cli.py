@@ -574,6 +574,104 @@ def _print_report(report) -> None:
         console.print(f"human-normalized: 100 x (score - random) / (human - random), {report.reference}", highlight=False)
     style = "" if report.standard else "[yellow]"
     console.print(f"{style}protocol: {report.protocol}", highlight=False)
+# mimic play: a person plays in a window; with --record every episode is saved under demos/
+
+
+@app.command()
+def play(
+    game: Annotated[str, typer.Option("--game", "-g", help="ROM name as ale-py ships it (`mimic games`).")] = "pacman",
+    record: Annotated[bool, typer.Option("--record", help="Save every episode under DATA/GAME/demos/.")] = False,
+    player: Annotated[
+        str | None, typer.Option("--player", help="Your name, stored with each episode (default: your login).")
+    ] = None,
+    scale: Annotated[int, typer.Option("--scale", help="Window scale: 1 to 8 screen pixels per game pixel.")] = 4,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Emulator seed of the first episode (then +1 each); default random.")
+    ] = None,
+    speed: Annotated[float, typer.Option("--speed", help="Starting speed: 1.0 is real time (60 frames/s), 0.5 half.")] = 1.0,
+    step: Annotated[bool, typer.Option("--step", help="Start in step mode: the game advances only while you hold a key.")] = False,
+    episodes: Annotated[int | None, typer.Option("--episodes", help="Stop after this many finished episodes.")] = None,
+    max_frames: Annotated[
+        int | None, typer.Option("--max-frames", help="Cap each episode at this many frames (saved as frame_cap).")
+    ] = None,
+    keys: Annotated[bool, typer.Option("--keys", help="Print the keys for GAME and the control keys, then exit.")] = False,
+    data: DataOpt = Path("data"),
+) -> None:
+    """Play a game in a window; with --record every episode is saved for training."""
+    the_game = resolve(game)
+    if keys:
+        _print_keys(the_game)
+        return
+    import getpass
+    import secrets
+
+    from recorder.play import PlayConfig, PlayLoop
+    from recorder.window import NoDisplayError, check_display
+
+    if player is None:
+        try:
+            player = getpass.getuser()
+        except Exception:  # no login name (some containers)
+            player = "anon"
+    store = store_for(data, the_game.name)
+    try:
+        config = PlayConfig(
+            the_game, player=player, seed=secrets.randbelow(2**31) if seed is None else seed, scale=scale,
+            speed=speed, step_mode=step, episodes=episodes, record=record,
+            directory=store.demos if record else None, max_frames=max_frames,
+            title=f"mimic play {the_game.name}" + (" [REC]" if record else ""),
+        )
+        check_display()
+    except (ValueError, NoDisplayError) as exc:
+        fail(str(exc))
+    what = f"recording into {store.demos}/" if record else "not recording (add --record to save episodes)"
+    console.print(f"Playing {the_game.name} as {config.player}, {what}. Esc quits; `mimic play --keys` lists the keys.")
+    try:
+        summary = PlayLoop(config).run()
+    except NoDisplayError as exc:
+        fail(str(exc))
+    _print_play_summary(summary, record)
+
+
+def _print_keys(game: Game) -> None:
+    from recorder.keys import keys_table
+    from recorder.play import CONTROL_KEYS
+
+    table = Table(title=f"{game.name}: {game.n_actions} actions", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("hold")
+    table.add_column("action")
+    for held, action in keys_table(game):
+        table.add_row(held, action)
+    console.print(table)
+    controls = Table(title="while playing", title_justify="left", box=box.SIMPLE_HEAD)
+    controls.add_column("key")
+    controls.add_column("does")
+    for key, does in CONTROL_KEYS:
+        controls.add_row(key, does)
+    console.print(controls)
+
+
+def _print_play_summary(summary, record: bool) -> None:
+    stats = summary.stats
+    mean_ms, p99_ms = stats.work_ms()
+    if summary.episodes:
+        folder = summary.saved[0].path.parent if summary.saved else None
+        title = f"episodes saved in {folder}/" if folder else "episodes (not saved)"
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("#", "frames", "score", "ended", "file" if record else "seed"):
+            table.add_column(column, justify="right" if column in ("#", "frames", "score") else "left",
+                             overflow="fold")
+        for e in summary.episodes:
+            where = e.path.name if e.path is not None else str(e.seed)
+            table.add_row(str(e.number), f"{e.length:,}", f"{e.score:,.0f}", e.ended, where)
+        console.print(table)
+    saved = len(summary.saved)
+    head = f"{saved} episode{'s' * (saved != 1)} saved" if record else f"{len(summary.episodes)} episodes played, none saved"
+    console.print(
+        f"{head}; {stats.discarded} discarded; {stats.frames:,} frames played, {stats.dropped} dropped "
+        f"(work per frame {mean_ms:.1f} ms mean, {p99_ms:.1f} ms p99).",
+        highlight=False,
+    )
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

@@ -164,6 +164,17 @@ class EpisodeRecorder:
         if len(labels) != self.length:
             raise ValueError(f"{len(labels)} labels for an episode of {self.length} steps")
         self._buf.labels = labels
+    def cut(self) -> None:
+        """End the episode here, before the game is over: a cap on its steps kept by the caller.
+
+        The last step is marked truncated and the episode ends as "frame_cap", as when the
+        emulator's own frame cap (`max_frames`, which counts the ROM's reset frames) stops it.
+        """
+        if not self.length:
+            raise RuntimeError("nothing played to cut")
+        if not self.done:
+            self._buf.truncated[-1] = True
+            self.done, self.ended = True, "frame_cap"
 
     def clone_state(self) -> bytes:
         return self.ale.cloneState().serialize()

@@ -1,0 +1,231 @@
+"""The game window: the frame scaled up, a HUD, and an optional panel of action-probability bars.
+
+One view serves every screen that shows a game:
+
+- `mimic play`: a person plays; the HUD shows score, lives, episode, the action held, the frame
+  rate achieved, a red REC mark and the speed / PAUSED / STEP state.
+- `mimic watch`: the agent plays; pass the policy's probabilities and the bars show them.
+- `watch --video`: `GameView(..., headless=True)` draws into an off-screen surface with no
+  display at all, and `to_array()` hands back each composed picture as uint8 RGB.
+
+    >>> view = GameView(frame_shape=(210, 160), action_names=game.action_names, scale=4)
+    >>> view.draw(frame, {"score": 120, "lives": 3, "episode": 1, "action": "LEFT", "fps": 60.0,
+    ...                    "rec": True, "mode": "100%"}, probs=None)
+    >>> view.present()
+
+The window's events (keys, closing) stay on pygame's event queue for the caller to read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# The X11 window class (desktops group windows by it; `xdotool search --classname mimic`).
+os.environ.setdefault("SDL_VIDEO_X11_WMCLASS", "mimic")
+import pygame  # noqa: E402
+
+DEFAULT_SCALE = 4
+HUD_HEIGHT = 44
+PANEL_WIDTH = 230
+_HEADLESS_DRIVERS = ("dummy", "offscreen")
+
+BACKGROUND = (16, 16, 24)
+TEXT = (230, 230, 230)
+DIM = (140, 140, 150)
+RED = (230, 40, 40)
+AMBER = (250, 190, 60)
+BAR = (70, 150, 230)
+BAR_CHOSEN = (250, 190, 60)
+
+
+class NoDisplayError(RuntimeError):
+    """No display to open a window on; the message says what to do."""
+
+
+def check_display() -> None:
+    """Raise `NoDisplayError` with one clear line when a window cannot be opened here.
+
+    Checked before pygame tries: SDL would otherwise print its own errors, or quietly fall back
+    to its off-screen driver and play in a window nobody can see.
+    """
+    driver = os.environ.get("SDL_VIDEODRIVER", "")
+    if driver in _HEADLESS_DRIVERS:
+        return
+    display = os.environ.get("DISPLAY", "")
+    if sys.platform.startswith("linux"):
+        if not (display or os.environ.get("WAYLAND_DISPLAY")):
+            raise NoDisplayError(
+                "no display to open the game window on (DISPLAY is not set): run it on a desktop, "
+                "set DISPLAY, or run it under a virtual X server: xvfb-run mimic play ..."
+            )
+        local = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+        if local and not os.environ.get("WAYLAND_DISPLAY") and not Path(f"/tmp/.X11-unix/X{local[1]}").exists():
+            raise NoDisplayError(
+                f"no X server answers on DISPLAY={display}: check DISPLAY, or run under xvfb-run mimic play ..."
+            )
+    try:
+        pygame.display.init()
+    except pygame.error as exc:
+        raise NoDisplayError(f"cannot open a window ({exc}): check DISPLAY, or run under xvfb-run") from None
+    if pygame.display.get_driver() in _HEADLESS_DRIVERS:
+        pygame.display.quit()
+        raise NoDisplayError(
+            f"no display to open the game window on (DISPLAY={display or 'unset'}): check DISPLAY, "
+            "or run under xvfb-run mimic play ..."
+        )
+
+
+class GameView:
+    """A window (or an off-screen surface) showing a game frame, a HUD and probability bars."""
+
+    def __init__(
+        self,
+        frame_shape: Sequence[int],
+        action_names: Sequence[str],
+        *,
+        scale: int = DEFAULT_SCALE,
+        probs_panel: bool = False,
+        headless: bool = False,
+        title: str = "mimic",
+    ) -> None:
+        if not isinstance(scale, int) or not 1 <= scale <= 8:
+            raise ValueError(f"scale must be a whole number from 1 to 8, got {scale!r}")
+        height, width = int(frame_shape[0]), int(frame_shape[1])
+        self.frame_size = (width, height)
+        self.action_names = tuple(action_names)
+        self.scale = scale
+        self.probs_panel = probs_panel
+        self.headless = headless
+        game_w, game_h = width * scale, height * scale
+        panel_w = PANEL_WIDTH if probs_panel else 0
+        self.size = (game_w + panel_w, HUD_HEIGHT + game_h)
+        pygame.font.init()
+        if headless:
+            self.surface = pygame.Surface(self.size)
+        else:
+            check_display()
+            try:
+                self.surface = pygame.display.set_mode(self.size)
+            except pygame.error as exc:
+                raise NoDisplayError(f"cannot open a {self.size[0]}x{self.size[1]} window ({exc})") from None
+            pygame.display.set_caption(title)
+        self._game_area = self.surface.subsurface(pygame.Rect(0, HUD_HEIGHT, game_w, game_h))
+        self._panel = self.surface.subsurface(pygame.Rect(game_w, HUD_HEIGHT, panel_w, game_h)) if panel_w else None
+        self._unscaled = pygame.Surface(self.frame_size, 0, self.surface)
+        self._hud_area = self.surface.subsurface(pygame.Rect(0, 0, self.size[0], HUD_HEIGHT))
+        self._font = pygame.font.Font(None, 24)
+        self._small = pygame.font.Font(None, 20)
+        self._texts: dict[tuple[str, tuple[int, int, int], bool], pygame.Surface] = {}
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def draw(
+        self,
+        frame: np.ndarray,
+        hud: Mapping[str, object],
+        probs: Sequence[float] | np.ndarray | None = None,
+        action_names: Sequence[str] | None = None,
+    ) -> None:
+        """Compose one picture: the frame scaled, the HUD, and (with a panel) the bars.
+
+        `hud` keys, all optional: score, lives, episode, action (name held or chosen), fps,
+        rec (bool: red REC mark), mode ("100%", "PAUSED", "STEP ..."), message (a short note);
+        any other key is shown as "key value". `probs` has one entry per action.
+        """
+        self._draw_frame(frame)
+        self._draw_hud(hud)
+        if self._panel is not None:
+            self._draw_probs(probs, action_names or self.action_names, hud.get("action"))
+
+    def present(self) -> None:
+        """Show the composed picture in the window (nothing to do off-screen)."""
+        if not self.headless:
+            pygame.display.flip()
+
+    def to_array(self) -> np.ndarray:
+        """The composed picture as (height, width, 3) uint8 RGB, e.g. for a video."""
+        return np.ascontiguousarray(pygame.surfarray.array3d(self.surface).transpose(1, 0, 2))
+
+    def close(self) -> None:
+        if not self.headless:
+            pygame.display.quit()
+
+    def _draw_frame(self, frame: np.ndarray) -> None:
+        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        if frame.shape[1::-1] != self.frame_size or frame.ndim != 3:
+            raise ValueError(f"frame shape {frame.shape} does not match the view's {self.frame_size[::-1]} x 3")
+        source = pygame.image.frombuffer(frame.data, self.frame_size, "RGB")
+        self._unscaled.blit(source, (0, 0))  # to the window's pixel format, which scale() needs
+        pygame.transform.scale(self._unscaled, self._game_area.get_size(), self._game_area)
+
+    def _text(self, text: str, color=TEXT, small: bool = False) -> pygame.Surface:
+        key = (text, color, small)
+        surface = self._texts.get(key)
+        if surface is None:
+            if len(self._texts) > 512:  # scores and rates change; keep the cache bounded
+                self._texts.clear()
+            surface = (self._small if small else self._font).render(text, True, color)
+            self._texts[key] = surface
+        return surface
+
+    def _draw_hud(self, hud: Mapping[str, object]) -> None:
+        area = self._hud_area
+        area.fill(BACKGROUND)
+        x = 8
+        top, bottom = 4, 24
+        if hud.get("rec"):
+            pygame.draw.circle(area, RED, (x + 7, top + 8), 7)
+            area.blit(self._text("REC", RED), (x + 18, top + 1))
+            x += 62
+        fields = []
+        if "score" in hud:
+            fields.append(f"score {float(hud['score']):,.0f}")
+        if "lives" in hud:
+            fields.append(f"lives {hud['lives']}")
+        if "episode" in hud:
+            fields.append(f"episode {hud['episode']}")
+        for key, value in hud.items():
+            if key not in ("score", "lives", "episode", "action", "fps", "rec", "mode", "message"):
+                fields.append(f"{key} {value}")
+        area.blit(self._text("   ".join(fields)), (x, top + 1))
+        line = []
+        if "action" in hud:
+            line.append(f"action {hud['action']}")
+        if "fps" in hud:
+            line.append(f"{float(hud['fps']):.0f} fps")
+        area.blit(self._text("   ".join(line), DIM, small=True), (8, bottom + 2))
+        mode = str(hud.get("mode", ""))
+        if mode:
+            color = AMBER if mode != "100%" else TEXT
+            text = self._text(mode, color)
+            area.blit(text, (self.size[0] - text.get_width() - 8, top + 1))
+        message = str(hud.get("message", ""))
+        if message:
+            text = self._text(message, AMBER, small=True)
+            area.blit(text, (self.size[0] - text.get_width() - 8, bottom + 2))
+
+    def _draw_probs(self, probs, names: Sequence[str], chosen: object) -> None:
+        panel = self._panel
+        panel.fill(BACKGROUND)
+        if probs is None:
+            return
+        probs = np.asarray(probs, dtype=float)
+        if probs.shape != (len(names),):
+            raise ValueError(f"{len(probs)} probabilities for {len(names)} actions")
+        row = min(26, panel.get_height() // max(1, len(names)))
+        bar_x, bar_w = 96, panel.get_width() - 96 - 50
+        best = int(np.argmax(probs))
+        for i, (name, p) in enumerate(zip(names, probs)):
+            y = 8 + i * row
+            color = BAR_CHOSEN if name == chosen or (chosen is None and i == best) else BAR
+            panel.blit(self._text(name, TEXT, small=True), (6, y))
+            pygame.draw.rect(panel, (40, 40, 52), (bar_x, y, bar_w, row - 8))
+            pygame.draw.rect(panel, color, (bar_x, y, round(bar_w * float(np.clip(p, 0, 1))), row - 8))
+            panel.blit(self._text(f"{p:4.0%}", DIM, small=True), (bar_x + bar_w + 6, y))
