@@ -56,6 +56,19 @@ class Policy(nn.Module):
             nn.ReLU(),
         )
         self.head = nn.Linear(config.hidden, config.n_actions)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """Orthogonal init (gain sqrt 2, zero biases), a near-uniform head: as CleanRL's Atari agents.
+
+        With PyTorch's default init this network sits on a plateau for many steps before it
+        separates Atari frames that differ in a few sprites; orthogonal init leaves it sooner.
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.orthogonal_(module.weight, gain=2**0.5)
+                nn.init.zeros_(module.bias)
+        nn.init.orthogonal_(self.head.weight, gain=0.01)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """uint8 (B, stack, 84, 84) -> logits (B, n_actions)."""
