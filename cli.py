@@ -329,7 +329,7 @@ def dagger(
         fail(f"no policy to start DAgger from at {start}: {hint}")
     if expert is ExpertKind.human:
         fail("--expert human is not available yet: use --expert planner")
-    from agent.dagger import DaggerConfig, DaggerRunner
+    from agent.dagger import DaggerConfig, DaggerRunner, expert_demo_score, write_plot
     from agent.dagger_rounds import finished_rounds
     from agent.expert import Expert, ExpertConfig, ExpertPool
     from agent.policy import CheckpointError
@@ -355,12 +355,11 @@ def dagger(
         with ExpertPool(chosen, expert_config, seed=seed, workers=workers) as pool:
             runner = DaggerRunner(chosen, store, start, Expert(chosen, expert_config, seed=seed), config,
                                   relabel=pool, on_event=_dagger_printer(chosen.name), warn=warn)
-            bc_score = _start_score(runner, store)
+            bc_score = runner.start_score()
             console.print(f"starting policy {start}: score {bc_score:,.1f} (before any DAgger round)", highlight=False)
             results = runner.run()
-            from agent.dagger import write_plot
 
-            plot = write_plot(results, store, expert_score=_expert_demo_score(store), bc_score=bc_score)
+            plot = write_plot(results, store, expert_score=expert_demo_score(store), bc_score=bc_score)
     except (CheckpointError, ValueError) as exc:
         fail(str(exc))
     _print_rounds(results, chosen.name)
@@ -399,23 +398,7 @@ def _plus_minus(mean: float, ci95: float | None) -> str:
     return f"{mean:,.1f}" if ci95 is None else f"{mean:,.1f} ± {ci95:,.1f}"
 
 
-def _expert_demo_score(store) -> float | None:
-    scores = [info.score for _, info in store.scan(dagger=False)[0] if info.source == "expert" and not info.truncated]
-    return sum(scores) / len(scores) if scores else None
-
-
-def _start_score(runner, store) -> float | None:
-    """The starting (BC) policy's score under the same evaluation, measured once and kept."""
-    import json
-
-    path = store.dagger / "start.json"
-    if path.is_file():
-        return json.loads(path.read_text())["score_mean"]
-    report = runner.evaluate_start()
-    store.dagger.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"checkpoint": str(runner.start_checkpoint), "score_mean": report.agent.mean,
-                                "score_ci95": report.agent.ci95, "episodes": report.agent.n}))
-    return report.agent.mean
+# ---------------------------------------------------------------------------------------------
 # mimic train, mimic eval: behavioural cloning and scores (agent/train.py, agent/evaluate.py)
 
 
@@ -574,6 +557,9 @@ def _print_report(report) -> None:
         console.print(f"human-normalized: 100 x (score - random) / (human - random), {report.reference}", highlight=False)
     style = "" if report.standard else "[yellow]"
     console.print(f"{style}protocol: {report.protocol}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------
 # mimic play: a person plays in a window; with --record every episode is saved under demos/
 
 
@@ -672,6 +658,166 @@ def _print_play_summary(summary, record: bool) -> None:
         f"(work per frame {mean_ms:.1f} ms mean, {p99_ms:.1f} ms p99).",
         highlight=False,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# mimic watch: the agent plays in a window, or into an mp4 (recorder/agent_loop.py, agent/actor.py)
+
+
+@app.command()
+def watch(
+    game: GameOpt,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to watch [default: models/best.pt].")] = None,
+    video: Annotated[Path | None, typer.Option(help="Render headless to this mp4 instead of opening a window.")] = None,
+    episodes: Annotated[int | None, typer.Option(help="Stop after this many episodes [default: until Esc; 1 with --video].",
+                                                 min=1)] = None,
+    greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (<1 sharper, >1 flatter).")] = 1.0,
+    scale: Annotated[int, typer.Option(help="Window scale (1-8) [video: 2].", min=1, max=8)] = 4,
+    speed: Annotated[float, typer.Option(help="1.0 is real time (60 frames a second).")] = 1.0,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Frames per episode at most.", min=1)] = 108_000,
+    seed: Annotated[int, typer.Option(help="Seed of the game and of the sampling.")] = 0,
+    data: DataOpt = Path("data"),
+) -> None:
+    """Watch the trained agent play: score, the action taken and the policy's probabilities as bars.
+
+    Keys: 1/2/3 or -/+ for the speed, P to pause, Esc to quit. With --video the episode is
+    rendered without a display to an mp4 (the same picture, 60 frames a second).
+    """
+    import numpy as np
+
+    chosen = resolve(game)
+    store = store_for(data, game)
+    path = checkpoint if checkpoint is not None else store.models / "best.pt"
+    if not path.is_file():
+        hint = f"train one with `mimic train --game {chosen.name}`" if checkpoint is None else "check the path"
+        fail(f"no checkpoint at {path}: {hint}")
+    from agent.actor import PolicyActor
+    from agent.policy import CheckpointError, load_checkpoint
+
+    try:
+        actor = PolicyActor(load_checkpoint(path, chosen), greedy=greedy, temperature=temperature,
+                            rng=np.random.default_rng(seed))
+    except (CheckpointError, ValueError) as exc:
+        fail(str(exc))
+    if video is not None:
+        _render(chosen, actor, video, seed=seed, max_frames=max_frames)
+        return
+    from recorder.agent_loop import AgentLoop, watch_config
+    from recorder.window import NoDisplayError
+
+    try:
+        config = watch_config(chosen, scale=scale, speed=speed, seed=seed, episodes=episodes)
+        summary = AgentLoop(config, actor).run()
+    except NoDisplayError as exc:
+        fail(f"{exc}; or render a video: mimic watch --game {chosen.name} --video out.mp4")
+    except ValueError as exc:
+        fail(str(exc))
+    for result in summary.episodes:
+        console.print(f"episode {result.number}: score {result.score:,.0f}, {result.length:,} frames ({result.ended})",
+                      highlight=False)
+
+
+def _render(game, actor, video: Path, *, seed: int, max_frames: int) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from recorder.agent_loop import render_video
+
+    if video.suffix.lower() != ".mp4":
+        fail(f"--video {video}: expected a file name ending in .mp4")
+    columns = (TextColumn("rendering"), BarColumn(), TextColumn("{task.completed:,} frames  score {task.fields[score]:,.0f}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("video", total=max_frames, score=0.0)
+        result = render_video(game, actor, video, seed=seed, max_frames=max_frames,
+                              on_frame=lambda n, score: progress.update(task, completed=n, score=score))
+    console.print(f"video: {result.path} ({result.frames:,} frames at 60 fps, score {result.score:,.0f}, "
+                  f"{result.ended})", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# mimic demo: the whole pipeline headless, the planning expert standing in for the human (agent/demo.py)
+
+
+@app.command()
+def demo(
+    game: Annotated[str, typer.Option("--game", "-g", help="Game to run the pipeline on.")] = "pacman",
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Where to put this run [default: a new folder data/demo-<time>/, so nothing of yours is touched].",
+    )] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: a smoke run of every step in about a minute.")] = False,
+    video_frames: Annotated[int, typer.Option("--video-frames", help="Length of the final agent's video, in frames.",
+                                              min=1)] = 3600,
+    seed: Annotated[int, typer.Option(help="Seed of the whole run.")] = 0,
+) -> None:
+    """Everything with no one at the keyboard: expert demonstrations, BC, two DAgger rounds, scores, a video.
+
+    The planning expert records a few episodes, behavioural cloning trains on them, two DAgger
+    rounds run with the planner as labeller, the final agent is scored against a random one with
+    the eval protocol, and a report, a plot and an mp4 of the agent are written.
+    """
+    import datetime as dt
+    import time
+
+    import numpy as np
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from agent.actor import PolicyActor
+    from agent.demo import DemoConfig, run_demo
+    from agent.policy import load_checkpoint
+    from recorder.agent_loop import render_video
+    from recorder.store import GameStore
+
+    chosen = resolve(game)
+    root = data if data is not None else Path("data") / f"demo-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    store = GameStore(root, chosen.name)
+    config = DemoConfig(seed=seed)
+    if quick:
+        config = DemoConfig(expert_episodes=2, expert_frames=400, budget=200, bc_epochs=2, rounds=2, rollout_frames=400,
+                            round_epochs=1, round_eval_episodes=2, eval_episodes=2, eval_max_frames=3000, seed=seed)
+    console.print(
+        f"[bold]mimic demo[/] on {chosen.name} in {root}/: the planning expert (budget {config.budget} frames a "
+        f"decision) stands in for a person.", highlight=False)
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("starting")
+        steps = {"expert": "1/5 expert demonstrations", "train": "2/5 behavioural cloning",
+                 "dagger": "3/5 DAgger", "eval": "4/5 evaluation"}
+
+        def on_event(event) -> None:
+            detail = event.detail
+            text = steps[event.step]
+            if event.step == "expert":
+                text += f": episode {detail.index + 1}, {detail.frames:,} frames, score {detail.score:,.0f}"
+            elif event.step == "train":
+                text += f": epoch {detail.epoch}/{detail.epochs}, loss {detail.loss:.3f}, acc {detail.accuracy:.1%}"
+            elif event.step == "dagger":
+                text += f" round {detail.round}: {detail.kind}"
+                if detail.kind == "round":
+                    r = detail.detail
+                    console.print(f"DAgger round {r.round}: +{r.new_labels:,} labels, score {_plus_minus(r.score_mean, r.score_ci95)}",
+                                  highlight=False)
+            elif event.step == "eval":
+                who, i, score = detail
+                text += f": {who} episode {i}, score {score:,.0f}"
+            progress.update(task, description=text)
+
+        result = run_demo(chosen, store, config, on_event=on_event, warn=warn)
+        progress.update(task, description="5/5 video of the final agent")
+        t0 = time.perf_counter()
+        actor = PolicyActor(load_checkpoint(result.final_checkpoint, chosen), rng=np.random.default_rng(seed))
+        video = render_video(chosen, actor, store.videos / "demo.mp4", seed=seed, max_frames=video_frames)
+        result.seconds["video"] = time.perf_counter() - t0
+    console.print(f"expert demonstrations: mean score {result.expert_score:,.0f} "
+                  f"(capped at {config.expert_frames:,} frames); BC policy before DAgger: {result.bc_score:,.1f}",
+                  highlight=False)
+    _print_rounds(result.rounds, chosen.name)
+    _print_report(result.report)
+    times = ", ".join(f"{name} {s:.0f} s" for name, s in result.seconds.items())
+    console.print(f"time: {times}; total {time.perf_counter() - started:.0f} s", highlight=False)
+    console.print(f"report: {result.report_path}\nplot:   {result.plot}\nvideo:  {video.path}\n"
+                  f"policy: {result.final_checkpoint}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

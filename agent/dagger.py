@@ -20,6 +20,7 @@ knows only the `Labeller` protocol.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from recorder.recording import EpisodeRecorder
 from recorder.store import GameStore, load_episode
 
 AGENT_PLAYER = "agent"
+START_FILE = "start.json"
 
 
 class Labeller(Protocol):
@@ -256,9 +258,18 @@ class DaggerRunner:
             warn=self.warn,
         )
 
-    def evaluate_start(self) -> EvalReport:
-        """Score the starting policy the way every round is scored (the BC line of the plot)."""
-        return self._evaluate(self.start_checkpoint, 0)
+    def start_score(self) -> float:
+        """The starting (BC) policy's mean score, evaluated as every round is; kept in dagger/start.json."""
+        path = self.store.dagger / START_FILE
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            if saved.get("checkpoint") == str(self.start_checkpoint):
+                return float(saved["score_mean"])
+        report = self._evaluate(self.start_checkpoint, 0)
+        self.store.dagger.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"checkpoint": str(self.start_checkpoint), "score_mean": report.agent.mean,
+                                    "episodes": report.agent.n}))
+        return report.agent.mean
 
     def _evaluate(self, checkpoint: Path, round_index: int) -> EvalReport:
         eval_config = EvalConfig(
@@ -268,6 +279,12 @@ class DaggerRunner:
         report, _ = evaluate_checkpoint(checkpoint, self.game, eval_config, store=self.store)
         self.on_event(RoundEvent("evaluated", round_index, report))
         return report
+
+
+def expert_demo_score(store: GameStore) -> float | None:
+    """Mean score of the expert demonstrations in the store (recording settings; capped ones included)."""
+    scores = [info.score for _, info in store.scan(dagger=False)[0] if info.source == "expert"]
+    return sum(scores) / len(scores) if scores else None
 
 
 def write_plot(results: Sequence[RoundResult], store: GameStore, *, expert_score: float | None,

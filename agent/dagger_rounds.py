@@ -89,7 +89,7 @@ def plot_rounds(
         ax.annotate(f"round {r.round}", (r.total_labels, r.score_mean), textcoords="offset points", xytext=(4, 6),
                     fontsize=8)
     if expert_score is not None:
-        ax.axhline(expert_score, color="tab:green", linestyle="--", label=f"expert ({expert_score:,.0f})")
+        ax.axhline(expert_score, color="tab:green", linestyle="--", label=f"expert demonstrations ({expert_score:,.0f})")
     if bc_score is not None:
         ax.axhline(bc_score, color="tab:orange", linestyle=":", label=f"BC before DAgger ({bc_score:,.0f})")
     ax.set_xlabel("expert labels in the training set")

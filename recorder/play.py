@@ -178,12 +178,12 @@ class PlayLoop:
         pygame.font.init()
         self._key_codes = {pygame.key.key_code(name): name for name in KEY_BINDINGS}
         self.env = make_env(self.game)  # the frame cap is counted here, in steps (ALE counts reset frames)
-        frame_shape = self.env.observation_space.shape
-        self.view = window.GameView(
-            frame_shape, self.game.action_names, scale=self.config.scale, title=self.config.title
-        )
+        self.view = self.make_view(self.env.observation_space.shape)
         self.running = True
         self.start_episode()
+
+    def make_view(self, frame_shape) -> window.GameView:
+        return window.GameView(frame_shape, self.game.action_names, scale=self.config.scale, title=self.config.title)
 
     def close(self) -> None:
         if self.view is not None:
