@@ -329,7 +329,7 @@ def dagger(
         fail(f"no policy to start DAgger from at {start}: {hint}")
     if expert is ExpertKind.human:
         fail("--expert human is not available yet: use --expert planner")
-    from agent.dagger import DaggerConfig, DaggerRunner, expert_demo_score, write_plot
+    from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, expert_demo_score, write_plot
     from agent.dagger_rounds import finished_rounds
     from agent.expert import Expert, ExpertConfig, ExpertPool
     from agent.policy import CheckpointError
@@ -353,8 +353,10 @@ def dagger(
     )
     try:
         with ExpertPool(chosen, expert_config, seed=seed, workers=workers) as pool:
-            runner = DaggerRunner(chosen, store, start, Expert(chosen, expert_config, seed=seed), config,
-                                  relabel=pool, on_event=_dagger_printer(chosen.name), warn=warn)
+            collector = PlannerCollector(chosen, Expert(chosen, expert_config, seed=seed), max_frames, relabel=pool,
+                                         seed=seed)
+            runner = DaggerRunner(chosen, store, start, collector, config, on_event=_dagger_printer(chosen.name),
+                                  warn=warn)
             bc_score = runner.start_score()
             console.print(f"starting policy {start}: score {bc_score:,.1f} (before any DAgger round)", highlight=False)
             results = runner.run()

@@ -157,6 +157,43 @@ def roll_out(
         recorder.close()
 
 
+class Collector(Protocol):
+    """Plays a round's rollouts with the policy of `checkpoint` and stores them labelled in `folder`.
+
+    The planner's collector is `PlannerCollector`; the human modes live in `recorder.human`
+    (they need the window) and are handed in by the CLI.
+    """
+
+    def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
+                first: int, on_rollout: Callable[[Rollout], None]) -> None: ...
+
+
+@dataclass
+class PlannerCollector:
+    """Rollouts labelled by the planning expert: `expert` decides live where beta says so,
+    `relabel` (an `ExpertPool`, or the expert itself) labels every other decision afterwards."""
+
+    game: Game
+    expert: Labeller
+    max_frames: int
+    relabel: Labeller | None = None
+    greedy: bool = False
+    seed: int = 0
+
+    def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
+                first: int, on_rollout: Callable[[Rollout], None]) -> None:
+        from agent.policy import load_checkpoint
+
+        loaded = load_checkpoint(checkpoint, self.game)
+        for episode in range(first, first + episodes):
+            seed = self.seed * 1_000_003 + round_index * 1_000 + episode
+            on_rollout(roll_out(
+                loaded.policy, loaded.obs, self.game, self.expert, beta=beta, seed=seed,
+                max_frames=self.max_frames, directory=folder, rng=np.random.default_rng(seed),
+                greedy=self.greedy, extra={"round": round_index}, relabel=self.relabel,
+            ))
+
+
 @dataclass(frozen=True)
 class RoundEvent:
     """Progress sent to the caller: a rollout finished, training progressed, a round finished."""
@@ -174,10 +211,9 @@ class DaggerRunner:
         game: Game,
         store: GameStore,
         start_checkpoint: Path,
-        expert: Labeller,
+        collector: Collector,
         config: DaggerConfig = DaggerConfig(),
         *,
-        relabel: Labeller | None = None,
         train_config: TrainConfig | None = None,
         on_event: Callable[[RoundEvent], None] | None = None,
         warn: Callable[[str], None] | None = None,
@@ -185,7 +221,7 @@ class DaggerRunner:
         from agent.policy import load_checkpoint
 
         self.game, self.store, self.config = game, store, config
-        self.expert, self.relabel = expert, relabel
+        self.collector = collector
         self.on_event = on_event or (lambda event: None)
         self.warn = warn
         self.start_checkpoint = Path(start_checkpoint)
@@ -213,8 +249,7 @@ class DaggerRunner:
         start = time.perf_counter()
         beta = self.config.beta(round_index)
         folder = self.store.dagger_round(round_index)
-        policy = load_checkpoint(self.checkpoint_for(previous), self.game).policy
-        self._collect(policy, round_index, beta, folder)
+        self._collect(round_index, beta, folder, previous)
         new_labels = count_labels(sorted(folder.glob("*.npz")), self.obs.frameskip)
         total_labels = count_labels(self.store.episode_paths(), self.obs.frameskip)
         trained = self._retrain(round_index, previous)
@@ -236,18 +271,15 @@ class DaggerRunner:
         self.on_event(RoundEvent("round", round_index, result))
         return result
 
-    def _collect(self, policy, round_index: int, beta: float, folder: Path) -> None:
+    def _collect(self, round_index: int, beta: float, folder: Path, previous: Sequence[RoundResult]) -> None:
         """Roll out until the round folder holds `episodes` episodes (a re-run keeps what it has)."""
         have = len(list(folder.glob("*.npz"))) if folder.is_dir() else 0
-        for episode in range(have, self.config.episodes):
-            seed = self.config.seed * 1_000_003 + round_index * 1_000 + episode
-            rollout = roll_out(
-                policy, self.obs, self.game, self.expert, beta=beta, seed=seed,
-                max_frames=self.config.max_frames, directory=folder,
-                rng=np.random.default_rng(seed), greedy=self.config.greedy,
-                extra={"round": round_index}, relabel=self.relabel,
+        if have < self.config.episodes:
+            self.collector.collect(
+                self.checkpoint_for(previous), round_index=round_index, beta=beta, folder=folder,
+                episodes=self.config.episodes - have, first=have,
+                on_rollout=lambda rollout: self.on_event(RoundEvent("rollout", round_index, rollout)),
             )
-            self.on_event(RoundEvent("rollout", round_index, rollout))
 
     def _retrain(self, round_index: int, previous: Sequence[RoundResult]) -> TrainResult:
         out_dir = self.store.models / f"dagger-round-{round_index:03d}"

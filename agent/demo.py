@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.dagger import DaggerConfig, DaggerRunner, RoundEvent, expert_demo_score, write_plot
+from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, RoundEvent, expert_demo_score, write_plot
 from agent.dagger_rounds import RoundResult
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes
@@ -87,8 +87,10 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
         eval_episodes=config.round_eval_episodes, eval_max_frames=config.eval_max_frames, seed=config.seed,
     )
     with ExpertPool(game, expert_config, seed=config.seed, workers=config.workers) as pool:
-        runner = DaggerRunner(game, store, bc.best_checkpoint, Expert(game, expert_config, seed=config.seed),
-                              dagger_config, relabel=pool, on_event=lambda e: tell(DemoEvent("dagger", e)), warn=warn)
+        collector = PlannerCollector(game, Expert(game, expert_config, seed=config.seed), config.rollout_frames,
+                                     relabel=pool, seed=config.seed)
+        runner = DaggerRunner(game, store, bc.best_checkpoint, collector, dagger_config,
+                              on_event=lambda e: tell(DemoEvent("dagger", e)), warn=warn)
         bc_score = runner.start_score()
         rounds = runner.run()
     seconds["DAgger rounds"] = time.perf_counter() - start

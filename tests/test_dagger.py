@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agent.dagger import DaggerConfig, DaggerRunner, roll_out
+from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, roll_out
 from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
 from agent.expert import Expert, ExpertConfig
 from agent.obs import ObsConfig, decision_labels
@@ -75,7 +75,7 @@ def test_rounds_aggregate_retrain_and_resume(bc_store):
     game = resolve_game("pacman")
     config = DaggerConfig(rounds=1, episodes=1, max_frames=200, epochs=1, eval_episodes=1, eval_max_frames=800)
     expert = Expert(game, FAST_EXPERT, seed=0)
-    first = DaggerRunner(game, store, start, expert, config).run()
+    first = DaggerRunner(game, store, start, PlannerCollector(game, expert, 200), config).run()
     assert [r.round for r in first] == [1]
     round_one = store.dagger_round(1)
     assert len(list(round_one.glob("*.npz"))) == 1 and (round_one / "round.json").is_file()
@@ -83,7 +83,8 @@ def test_rounds_aggregate_retrain_and_resume(bc_store):
     assert Path(first[0].checkpoint).is_file() and first[0].checkpoint != str(start)
 
     files_before = sorted(p.name for p in round_one.iterdir())
-    again = DaggerRunner(game, store, start, expert, DaggerConfig(**{**config.__dict__, "rounds": 2})).run()
+    again = DaggerRunner(game, store, start, PlannerCollector(game, expert, 200),
+                         DaggerConfig(**{**config.__dict__, "rounds": 2})).run()
     assert [r.round for r in again] == [1, 2]
     assert sorted(p.name for p in round_one.iterdir()) == files_before  # round 1 kept as it was
     assert again[1].total_labels == again[0].total_labels + again[1].new_labels
@@ -99,7 +100,8 @@ def test_an_unfinished_round_keeps_its_rollouts(bc_store):
     folder = store.dagger_round(1)
     kept = record_scripted("pacman", folder, frames=100, seed=7)  # a rollout of an interrupted run
     config = DaggerConfig(rounds=1, episodes=2, max_frames=200, epochs=1, eval_episodes=1, eval_max_frames=800)
-    results = DaggerRunner(game, store, start, Expert(game, FAST_EXPERT, seed=0), config).run()
+    collector = PlannerCollector(game, Expert(game, FAST_EXPERT, seed=0), 200)
+    results = DaggerRunner(game, store, start, collector, config).run()
     assert kept.exists() and len(list(folder.glob("*.npz"))) == 2
     assert results[0].new_labels == 25 + 50
 
