@@ -314,12 +314,23 @@ def dagger(
     workers: Annotated[int | None, typer.Option(help="Processes labelling [default: one per core].", min=1)] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from [default: models/best.pt].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
+    queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1)] = 20,
+    rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: how far back a lost life "
+                                                  "takes the game.", min=0.25, max=60.0)] = 4.0,
+    speed: Annotated[float, typer.Option(help="--expert human: game speed in the window, 1.0 is real time.",
+                                         min=0.05, max=4.0)] = 1.0,
+    scale: Annotated[int, typer.Option(help="--expert human: window scale (1-8).", min=1, max=8)] = 4,
+    show_rollouts: Annotated[bool, typer.Option("--show-rollouts/--hide-rollouts",
+                                                help="--mode review: show the agent's rollouts fast-forward.")] = True,
+    player: Annotated[str, typer.Option(help="--expert human: your name, stored with your labels.")] = "human",
     data: DataOpt = Path("data"),
 ) -> None:
     """DAgger: the policy plays, the expert says what it should have done, the labels join the data, retrain.
 
     Rounds land in data/<game>/dagger/round-NNN/; a table grows as they finish, and a plot of
-    score against labels is written to data/<game>/reports/dagger.png.
+    score against labels is written to data/<game>/reports/dagger.png. With --expert human you
+    label in a window: --mode takeover (hold keys to take over), review (answer questions after
+    each rollout) or rewind (a lost life rewinds the game and you play from there).
     """
     store = store_for(data, game)
     chosen = resolve(game)
@@ -327,17 +338,19 @@ def dagger(
     if not start.is_file():
         hint = f"train one first with `mimic train --game {chosen.name}`" if checkpoint is None else "check the path"
         fail(f"no policy to start DAgger from at {start}: {hint}")
-    if expert is ExpertKind.human:
-        fail("--expert human is not available yet: use --expert planner")
     from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, expert_demo_score, write_plot
     from agent.dagger_rounds import finished_rounds
     from agent.expert import Expert, ExpertConfig, ExpertPool
     from agent.policy import CheckpointError
 
+    human = expert is ExpertKind.human
     try:
-        config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=beta0, epochs=epochs,
-                              eval_episodes=eval_episodes, eval_max_frames=eval_max_frames, seed=seed)
+        config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
+                              epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames, seed=seed)
         expert_config = ExpertConfig(budget=budget)
+        human_config = _human_config(chosen, mode, max_frames=max_frames, seed=seed, scale=scale, speed=speed,
+                                     queries=queries, rewind_seconds=rewind_seconds, show_rollouts=show_rollouts,
+                                     player=player) if human else None
     except ValueError as exc:
         fail(str(exc))
     done = finished_rounds(store.dagger)
@@ -345,16 +358,28 @@ def dagger(
         console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")
         _print_rounds(done, chosen.name)
         return
-    console.print(
-        f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
-        f"{max_frames:,} frames each, beta " + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
-        + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision.",
-        highlight=False,
-    )
+    if human:
+        _print_human_task(chosen, mode.value, rounds=range(len(done) + 1, rounds + 1), episodes=episodes,
+                          config=human_config)
+    else:
+        console.print(
+            f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
+            f"{max_frames:,} frames each, beta " + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
+            + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision.",
+            highlight=False,
+        )
+    from contextlib import nullcontext
+
+    from recorder.human import LabellingStopped
+    from recorder.window import NoDisplayError
+
     try:
-        with ExpertPool(chosen, expert_config, seed=seed, workers=workers) as pool:
-            collector = PlannerCollector(chosen, Expert(chosen, expert_config, seed=seed), max_frames, relabel=pool,
-                                         seed=seed)
+        with nullcontext() if human else ExpertPool(chosen, expert_config, seed=seed, workers=workers) as pool:
+            if human:
+                collector = _human_collector(chosen, mode.value, human_config, seed=seed)
+            else:
+                collector = PlannerCollector(chosen, Expert(chosen, expert_config, seed=seed), max_frames,
+                                             relabel=pool, seed=seed)
             runner = DaggerRunner(chosen, store, start, collector, config, on_event=_dagger_printer(chosen.name),
                                   warn=warn)
             bc_score = runner.start_score()
@@ -362,11 +387,60 @@ def dagger(
             results = runner.run()
 
             plot = write_plot(results, store, expert_score=expert_demo_score(store), bc_score=bc_score)
-    except (CheckpointError, ValueError) as exc:
+    except (CheckpointError, ValueError, NoDisplayError) as exc:
         fail(str(exc))
+    except LabellingStopped as exc:
+        warn(f"{exc}; run the same command again to continue from there.")
+        return
     _print_rounds(results, chosen.name)
     console.print(f"plot: {plot}", highlight=False)
     console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
+
+
+def _human_config(game, mode: HumanMode, **options):
+    from recorder.human import HumanConfig
+    from recorder.window import NoDisplayError, check_display
+
+    try:
+        check_display()
+    except NoDisplayError as exc:
+        fail(f"--expert human labels in a window: {exc}")
+    show = options.pop("show_rollouts")
+    return HumanConfig(game, max_frames=options.pop("max_frames"), show_rollout=show, **options)
+
+
+def _human_collector(game, mode: str, config, *, seed: int):
+    """The window collector of `mode`; it makes the policy's actor from each round's checkpoint."""
+    import numpy as np
+
+    from agent.actor import PolicyActor
+    from agent.policy import load_checkpoint
+    from recorder.human import make_collector
+
+    def make_actor(path: Path) -> PolicyActor:
+        return PolicyActor(load_checkpoint(path, game), rng=np.random.default_rng(seed))
+
+    return make_collector(mode, config, make_actor)
+
+
+def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) -> None:
+    from recorder.human import KEYS, TASKS
+
+    extra = {"review": f", at most {config.queries} questions a round",
+             "rewind": f"; a lost life rewinds {config.rewind_seconds:g} s"}.get(mode, "")
+    console.print(
+        f"DAgger on {game.name} with you as the expert, mode [bold]{mode}[/]: rounds {rounds.start}..{rounds.stop - 1}, "
+        f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{extra}. The starting policy is "
+        "evaluated first; then the window opens.", highlight=False)
+    console.print(TASKS[mode], highlight=False)
+    table = Table(title="keys", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("key")
+    table.add_column("does")
+    for key, does in KEYS[mode]:
+        table.add_row(key, does)
+    console.print(table)
+    console.print("Only what you say becomes a label; frames the agent plays on its own stay unlabelled (-1).",
+                  highlight=False)
 
 
 def _dagger_printer(game: str):
@@ -375,7 +449,11 @@ def _dagger_printer(game: str):
             r = event.detail
             console.print(
                 f"round {event.round}: rollout {Path(r.path).name}: {r.frames:,} frames, score {r.score:,.0f}, "
-                f"{r.decisions:,} decisions labelled ({r.expert_decisions:,} taken by the expert)", highlight=False)
+                + (f"{r.expert_decisions:,} of {r.decisions:,} decisions labelled by you"
+                   + (f" ({len(r.paths)} files)" if len(getattr(r, 'paths', ())) > 1 else "")
+                   if hasattr(r, "paths") else
+                   f"{r.decisions:,} decisions labelled ({r.expert_decisions:,} taken by the expert)"),
+                highlight=False)
         elif event.kind == "round":
             r = event.detail
             console.print(

@@ -35,7 +35,7 @@ from agent.obs import FrameStack, ObsConfig
 from agent.train import TrainConfig, TrainResult, train
 from recorder.games import Game
 from recorder.recording import EpisodeRecorder
-from recorder.store import GameStore, load_episode
+from recorder.store import DamagedEpisodeError, GameStore, load_episode, read_info
 
 AGENT_PLAYER = "agent"
 START_FILE = "start.json"
@@ -157,6 +157,26 @@ def roll_out(
         recorder.close()
 
 
+def finished_rollouts(folder: Path) -> int:
+    """Rollouts stored in a round folder.
+
+    A rollout is one file (the planner, takeover, review) or several (rewind: the agent's
+    stretches and the person's segments, each its own episode); the file that ends a rollout of
+    several carries `extra["rollout_end"] = True`, its other files False. A file without the
+    mark is a whole rollout. Unreadable files count as nothing (the trainer skips them too).
+    """
+    if not Path(folder).is_dir():
+        return 0
+    count = 0
+    for path in sorted(Path(folder).glob("*.npz")):
+        try:
+            info = read_info(path)
+        except DamagedEpisodeError:
+            continue
+        count += bool(info.extra.get("rollout_end", True))
+    return count
+
+
 class Collector(Protocol):
     """Plays a round's rollouts with the policy of `checkpoint` and stores them labelled in `folder`.
 
@@ -273,7 +293,7 @@ class DaggerRunner:
 
     def _collect(self, round_index: int, beta: float, folder: Path, previous: Sequence[RoundResult]) -> None:
         """Roll out until the round folder holds `episodes` episodes (a re-run keeps what it has)."""
-        have = len(list(folder.glob("*.npz"))) if folder.is_dir() else 0
+        have = finished_rollouts(folder)
         if have < self.config.episodes:
             self.collector.collect(
                 self.checkpoint_for(previous), round_index=round_index, beta=beta, folder=folder,

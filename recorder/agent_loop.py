@@ -46,10 +46,13 @@ class Actor(Protocol):
 class AgentLoop(PlayLoop):
     """The play loop with the agent choosing the actions (and, in takeover mode, a person too)."""
 
-    def __init__(self, config: PlayConfig, actor: Actor, *, takeover: bool = False) -> None:
+    def __init__(self, config: PlayConfig, actor: Actor, *, takeover: bool = False, source: str = "human",
+                 extra: dict | None = None) -> None:
         super().__init__(config)
         self.actor = actor
         self.takeover = takeover
+        self.source = source
+        self.extra = dict(extra or {})
         self.probs: np.ndarray | None = None
         self.agent_action = 0
         self.human_frames = 0  # frames a person drove (labelled), over the session
@@ -83,6 +86,8 @@ class AgentLoop(PlayLoop):
         self.human_frames += human
         self.stats.frames += 1
         self._since_decision.append(step.frame)
+        if self.config.max_frames is not None and self.recorder.length >= self.config.max_frames:
+            self.recorder.cut()
         if self.recorder.done:
             self.finish_episode()
         elif len(self._since_decision) == self.actor.frameskip:

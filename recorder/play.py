@@ -151,6 +151,8 @@ class PlayLoop:
         self._stop_requested = False
         self._between_s = 0.0
         self._key_codes: dict[int, str] = {}
+        self.source = "human"  # stored with every episode (DAgger's window modes store "dagger")
+        self.extra: dict = {}  # more metadata stored with every episode
 
     # -- the whole session ------------------------------------------------------------------
 
@@ -317,7 +319,8 @@ class PlayLoop:
         seed = self.config.seed + self.attempts
         self.attempts += 1
         extra = {"max_frames": self.config.max_frames} if self.config.max_frames else {}
-        self.recorder = EpisodeRecorder(self.game, seed=seed, player=self.config.player, env=self.env, extra=extra)
+        self.recorder = EpisodeRecorder(self.game, seed=seed, player=self.config.player, env=self.env,
+                                        source=self.source, extra={**self.extra, **extra})
         self.recorder.reset()  # with a seed, ale-py reloads the ROM: ~0.1 s between episodes
         self._anchor = None
 
