@@ -348,7 +348,7 @@ def dagger(
         config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
                               epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames, seed=seed)
         expert_config = ExpertConfig(budget=budget)
-        human_config = _human_config(chosen, mode, max_frames=max_frames, seed=seed, scale=scale, speed=speed,
+        human_config = _human_config(chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed,
                                      queries=queries, rewind_seconds=rewind_seconds, show_rollouts=show_rollouts,
                                      player=player) if human else None
     except ValueError as exc:
@@ -397,7 +397,7 @@ def dagger(
     console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
 
 
-def _human_config(game, mode: HumanMode, **options):
+def _human_config(game, **options):
     from recorder.human import HumanConfig
     from recorder.window import NoDisplayError, check_display
 
@@ -431,8 +431,8 @@ def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) 
     console.print(
         f"DAgger on {game.name} with you as the expert, mode [bold]{mode}[/]: rounds {rounds.start}..{rounds.stop - 1}, "
         f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{extra}. The starting policy is "
-        "evaluated first; then the window opens.", highlight=False)
-    console.print(TASKS[mode], highlight=False)
+        "evaluated first; then the window opens.", highlight=False, soft_wrap=True)
+    console.print(TASKS[mode], highlight=False, soft_wrap=True)
     table = Table(title="keys", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("key")
     table.add_column("does")
@@ -440,7 +440,7 @@ def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) 
         table.add_row(key, does)
     console.print(table)
     console.print("Only what you say becomes a label; frames the agent plays on its own stay unlabelled (-1).",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
 
 
 def _dagger_printer(game: str):
