@@ -315,8 +315,8 @@ def dagger(
     checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from [default: models/best.pt].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
     queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1)] = 20,
-    rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: how far back a lost life "
-                                                  "takes the game.", min=0.25, max=60.0)] = 4.0,
+    rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: a lost life takes the game back "
+                                                  "this far before the last moment an action still mattered.", min=0.25, max=60.0)] = 4.0,
     speed: Annotated[float, typer.Option(help="--expert human: game speed in the window, 1.0 is real time.",
                                          min=0.05, max=4.0)] = 1.0,
     scale: Annotated[int, typer.Option(help="--expert human: window scale (1-8).", min=1, max=8)] = 4,
@@ -427,7 +427,7 @@ def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) 
     from recorder.human import KEYS, TASKS
 
     extra = {"review": f", at most {config.queries} questions a round",
-             "rewind": f"; a lost life rewinds {config.rewind_seconds:g} s"}.get(mode, "")
+             "rewind": f"; a lost life rewinds to {config.rewind_seconds:g} s before the last moment that mattered"}.get(mode, "")
     console.print(
         f"DAgger on {game.name} with you as the expert, mode [bold]{mode}[/]: rounds {rounds.start}..{rounds.stop - 1}, "
         f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{extra}. The starting policy is "

@@ -15,8 +15,9 @@ learns only from labelled decisions.
   keys), Enter accepts the agent's choice, Tab skips, Backspace goes back one query. A budget
   caps the queries per round. Each answer labels every step of its decision.
 - **rewind** (`RewindCollector`): the agent plays in the window; when it loses a life the game
-  rewinds a few seconds (a saved emulator state) and waits for the person, who plays from
-  there. Control returns to the agent when they have played the rewound span (back to the
+  rewinds (a saved emulator state) to `rewind_seconds` before the last moment an action could
+  still change the outcome (a death animation does not count), and waits for the person, who
+  plays from there. Control returns to the agent when they have played the rewound span (back to the
   moment the life was lost), when they press Enter, or when they lose a life themselves.
   Every stretch is stored as its own episode starting from a saved state: the person's
   (player "human") fully labelled with what they held, the agent's (player "agent") unlabelled.
@@ -65,9 +66,10 @@ TASKS = {
     "review": "The agent plays each rollout on its own; then you are shown, paused, the moments it was "
               "least sure and those just before it lost a life, its choice drawn as an amber arrow. "
               "Say what it should have done there.",
-    "rewind": "The agent plays. When it loses a life the game rewinds a few seconds and waits for you: "
-              "hold a game key to play from there; all you play becomes labels. The agent takes over "
-              "again when you reach the moment it lost the life, when you press Enter, or when you lose a life.",
+    "rewind": "The agent plays. When it loses a life the game rewinds to a few seconds before the last moment "
+              "anything could still have saved it, and waits for you: hold a game key to play from there; all "
+              "you play becomes labels. The agent takes over again when you reach the moment it lost the life, "
+              "when you press Enter, or when you lose a life.",
 }
 COMMON_KEYS: tuple[tuple[str, str], ...] = (
     ("1 / 2 / 3, - / +", "speed 100% / 50% / 25%, slower / faster"),
@@ -164,6 +166,47 @@ def rollout_from_files(paths: Sequence[Path], frameskip: int, *, score: float | 
         total += episode.info.score
     return HumanRollout(Path(paths[-1]), total if score is None else score, length if frames is None else frames,
                         decisions, labelled, tuple(Path(p) for p in paths), asked)
+
+
+def actions_matter(env, state: bytes, frames: int, n_actions: int) -> bool:
+    """Whether holding different actions for `frames` frames from `state` ends in different games.
+
+    "Different": the emulator's RAM or lives differ. While a game plays a death animation every
+    action ends the same, so this finds the last moment before a lost life that anything could
+    change (Pac-Man: about 2.2 s before the lives counter drops).
+    """
+    ale = env.unwrapped.ale
+    outcomes: set[bytes] = set()
+    for action in range(n_actions):
+        ale.restoreState(ALEState(state))
+        for _ in range(frames):
+            env.step(action)
+        outcomes.add(ale.getRAM().tobytes() + bytes([ale.lives() & 0xFF]))
+        if len(outcomes) > 1:
+            return True
+    return False
+
+
+def last_that_mattered(env, points: Sequence[tuple[int, bytes]], end: int, n_actions: int) -> int:
+    """Index of the last of `points` ((frame, state), in time order) from which actions still change
+    the game at frame `end` (just after the life was lost); a binary search, 0 when none does."""
+    lo, hi = 0, len(points) - 1
+
+    def matters(i: int) -> bool:
+        at, state = points[i]
+        return actions_matter(env, state, end - at, n_actions)
+
+    if matters(hi):
+        return hi
+    if not matters(lo):
+        return lo
+    while hi - lo > 1:  # lo matters, hi does not
+        mid = (lo + hi) // 2
+        if matters(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _share(budget: int, total: int, index: int) -> int:
@@ -380,35 +423,12 @@ class ReviewCollector:
         return [chosen[d] for d in sorted(chosen)]
 
     def last_decision_that_mattered(self, played: PlayedRollout, loss_step: int) -> int:
-        """The last decision before `loss_step` whose action could still change the game (binary search)."""
+        """The last decision before `loss_step` whose action could still change the game."""
         k = played.frameskip
         hi = min(loss_step // k, played.decisions - 1)
         lo = max(0, hi - round(LOOK_BACK_S * FRAMES_PER_SECOND / k))
-        if self._frozen(played, lo, loss_step):
-            return lo
-        if not self._frozen(played, hi, loss_step):
-            return hi
-        while hi - lo > 1:  # lo matters, hi does not
-            mid = (lo + hi) // 2
-            if self._frozen(played, mid, loss_step):
-                hi = mid
-            else:
-                lo = mid
-        return lo
-
-    def _frozen(self, played: PlayedRollout, decision: int, loss_step: int) -> bool:
-        env = played.recorder.env
-        ale = env.unwrapped.ale
-        outcomes: set[bytes] = set()
-        steps = loss_step + 1 - decision * played.frameskip
-        for action in range(self.config.game.n_actions):
-            ale.restoreState(ALEState(played.states[decision]))
-            for _ in range(steps):
-                env.step(action)
-            outcomes.add(ale.getRAM().tobytes() + bytes([ale.lives() & 0xFF]))
-            if len(outcomes) > 1:
-                return False
-        return True
+        points = [(d * k, played.states[d]) for d in range(lo, hi + 1)]
+        return lo + last_that_mattered(played.recorder.env, points, loss_step + 1, self.config.game.n_actions)
 
     # -- 3. the questions -----------------------------------------------------------------------
 
@@ -549,6 +569,10 @@ class Mark:
 class RewindLoop(AgentLoop):
     """The agent loop in which a lost life rewinds the game and hands it to the person.
 
+    The rewind goes `rewind_frames` back from the last moment an action could still change the
+    game (found by `last_that_mattered` on the saved states; a death animation that plays
+    whatever is pressed is not counted), so the person starts that long before the mistake.
+
     Phases: "agent" (the agent plays, unlabelled), "prompt" (rewound, paused until the person
     holds a game key; Enter skips the rewind), "human" (the person plays, every step labelled).
     """
@@ -567,7 +591,9 @@ class RewindLoop(AgentLoop):
         self._pieces: list[Path] = []
         self._pending: EpisodeRecorder | None = None  # the agent's stretch that lost the life, unsaved yet
         self._after_loss: Mark | None = None
-        self._marks: deque[Mark] = deque(maxlen=rewind_frames // max(1, actor.frameskip) + 4)
+        look_back = rewind_frames + round(LOOK_BACK_S * FRAMES_PER_SECOND)
+        self._marks: deque[Mark] = deque(maxlen=look_back // max(1, actor.frameskip) + 4)
+        self.last_rewind: tuple[int, int, int] | None = None  # (to, last moment that mattered, loss), in frames
         self._timeline = 0
         self._rollout_frames = 0
         self._score = 0.0
@@ -694,8 +720,11 @@ class RewindLoop(AgentLoop):
             rec.cut()
             rec.ended = "life_lost"
         self._pending = rec
-        target = next((m for m in reversed(self._marks) if m.at <= self._timeline - self.rewind_frames),
-                      self._marks[0])
+        marks = list(self._marks)
+        anchor = marks[last_that_mattered(self.env, [(m.at, m.state) for m in marks], self._timeline,
+                                          self.game.n_actions)]
+        target = next((m for m in reversed(marks) if m.at <= anchor.at - self.rewind_frames), marks[0])
+        self.last_rewind = (target.at, anchor.at, self._timeline)
         while self._marks and self._marks[-1].at > target.at:
             self._marks.pop()
         self._span = self._timeline - target.at

@@ -206,25 +206,9 @@ def test_review_asks_about_the_last_moment_that_mattered_before_a_lost_life(chec
     # Replay the stored rollout: from the asked decision some held action changes the game by the
     # loss; from the next decision on, nothing does (the death animation plays whatever is pressed).
     episode = load_episode(path, frames=False)
-    env = make_env(PACMAN)
-    env.reset(seed=episode.info.seed)
-    ale = env.unwrapped.ale
     loss = losses[0]
-
-    def outcomes(decision: int) -> set[bytes]:
-        env.reset(seed=episode.info.seed)
-        for a in episode.actions[: decision * 4].tolist():
-            env.step(a)
-        start = ale.cloneState()
-        seen = set()
-        for action in range(PACMAN.n_actions):
-            ale.restoreState(start)
-            for _ in range(loss + 1 - decision * 4):
-                env.step(action)
-            seen.add(ale.getRAM().tobytes() + bytes([ale.lives()]))
-        return seen
-
-    assert len(outcomes(last)) > 1 and len(outcomes(last + 1)) == 1
+    assert len(outcomes_by_loss(episode, last * 4, loss + 1)) > 1
+    assert len(outcomes_by_loss(episode, last * 4 + 4, loss + 1)) == 1
     assert (loss // 4) - last > 10  # Pac-Man's death animation: many decisions that could change nothing
     assert (episode.labels == NO_LABEL).all()  # nothing answered, nothing labelled
 
@@ -254,17 +238,36 @@ def play_until_prompt(loop, limit: int = 3000) -> None:
     raise AssertionError(f"the agent did not lose a life in {limit} frames")
 
 
+def outcomes_by_loss(episode, start: int, end: int) -> set[bytes]:
+    """Replay `episode` to step `start`, then hold each action until step `end`: the games reached."""
+    env = make_env(PACMAN)
+    env.reset(seed=episode.info.seed)
+    ale = env.unwrapped.ale
+    for a in episode.actions[:start].tolist():
+        env.step(a)
+    state = ale.cloneState()
+    seen = set()
+    for action in range(PACMAN.n_actions):
+        ale.restoreState(state)
+        for _ in range(end - start):
+            env.step(action)
+        seen.add(ale.getRAM().tobytes() + bytes([ale.lives()]))
+    env.close()
+    return seen
+
+
 def test_rewind_hands_the_game_back_seconds_before_the_lost_life(checkpoint, tmp_path):
-    # Pac-Man plays a death animation of about 2.2 s before the lives counter drops: rewinding
-    # less would hand over a game already lost.
-    loop = RewindCollector(config(max_frames=5000, rewind_seconds=3.0), make_actor).make_loop(
+    loop = RewindCollector(config(max_frames=5000, rewind_seconds=1.0), make_actor).make_loop(
         checkpoint, round_index=1, folder=tmp_path, first=0, episodes=1)
     loop.start()
     try:
         play_until_prompt(loop)
         lost_at = loop._pending.length
         span = loop._span
-        assert 180 <= span < 180 + 4  # three seconds, to the decision mark before it
+        to, mattered, loss = loop.last_rewind
+        assert loss == lost_at and span == lost_at - to
+        assert mattered - to == 60  # one second before the last moment that mattered
+        assert loss - mattered > 100  # Pac-Man's death animation (~2.2 s) is not counted
         ticks(loop, 20)
         assert loop.recorder.length == 0  # waiting for the person
         down(pygame.K_LEFT)
@@ -288,6 +291,11 @@ def test_rewind_hands_the_game_back_seconds_before_the_lost_life(checkpoint, tmp
     assert [e.info.extra["rollout_end"] for e in pieces] == [False, False, True]
     assert [e.info.ended for e in pieces] == ["life_lost", "played_back", "quit"]
     assert len(agent) == lost_at and (agent.labels == NO_LABEL).all() and (after.labels == NO_LABEL).all()
+
+    # "The last moment that mattered", checked on the stored stretch: from there some held action
+    # changes the game by the loss; 4 frames later nothing does.
+    assert len(outcomes_by_loss(agent, mattered, lost_at)) > 1
+    assert len(outcomes_by_loss(agent, mattered + 4, lost_at)) == 1
 
     # The person's segment starts from the agent's state `span` frames before the life was lost.
     start = lost_at - span
