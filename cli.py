@@ -787,7 +787,7 @@ def watch(
     from recorder.window import NoDisplayError
 
     try:
-        config = watch_config(chosen, scale=scale, speed=speed, seed=seed, episodes=episodes)
+        config = watch_config(chosen, scale=scale, speed=speed, seed=seed, episodes=episodes, max_frames=max_frames)
         summary = AgentLoop(config, actor).run()
     except NoDisplayError as exc:
         fail(f"{exc}; or render a video: mimic watch --game {chosen.name} --video out.mp4")

@@ -189,7 +189,8 @@ def _even(picture: np.ndarray) -> np.ndarray:
 
 
 def watch_config(game: Game, *, scale: int, speed: float, seed: int, episodes: int | None,
-                 record_to: Path | None = None, player: str = "agent", title: str = "mimic watch") -> PlayConfig:
+                 record_to: Path | None = None, player: str = "agent", title: str = "mimic watch",
+                 max_frames: int | None = None) -> PlayConfig:
     """The play-loop settings of an agent session (recording only in takeover mode)."""
     return PlayConfig(game=game, player=player, seed=seed, scale=scale, speed=speed, episodes=episodes,
-                      record=record_to is not None, directory=record_to, title=title)
+                      record=record_to is not None, directory=record_to, title=title, max_frames=max_frames)

@@ -352,3 +352,49 @@ def test_bad_settings_are_refused_with_what_was_expected():
         HumanConfig(PACMAN, rewind_seconds=0.0)
     with pytest.raises(ValueError, match="queries per round must be at least 1"):
         HumanConfig(PACMAN, queries=0)
+
+
+def test_without_takeover_keys_do_not_drive_the_agent_and_the_frame_cap_holds(checkpoint, tmp_path):
+    from recorder.agent_loop import AgentLoop, watch_config
+
+    config = watch_config(PACMAN, scale=1, speed=1.0, seed=2, episodes=1, record_to=tmp_path, max_frames=20)
+    loop = AgentLoop(replace_realtime(config), make_actor(checkpoint))
+    loop.start()
+    try:
+        down(pygame.K_RIGHT)
+        ticks(loop, 5)
+        assert "control" not in loop.hud() and loop.hud()["action"] == PACMAN.action_names[loop.agent_action]
+        ticks(loop, 25)
+    finally:
+        loop.close()
+    assert not loop.running
+    [path] = files(tmp_path)
+    episode = load_episode(path, frames=False)
+    assert len(episode) == 20 and episode.info.ended == "frame_cap"
+    assert (episode.labels == NO_LABEL).all() and episode.actions.tolist() != [A["RIGHT"]] * 20
+
+
+def replace_realtime(config):
+    import dataclasses
+
+    return dataclasses.replace(config, realtime=False)
+
+
+def test_cli_human_expert_without_a_display_is_one_clear_line(checkpoint, tmp_path, monkeypatch):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from recorder.store import GameStore
+
+    store = GameStore(tmp_path / "data", "pacman")
+    store.models.mkdir(parents=True)
+    shutil.copy(checkpoint, store.models / "best.pt")
+    for name in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, ["dagger", "--game", "pacman", "--expert", "human", "--mode", "review",
+                                      "--data", str(tmp_path / "data")])
+    assert result.exit_code == 2
+    assert "--expert human labels in a window" in result.output and "xvfb-run" in result.output
+    assert "Traceback" not in result.output
