@@ -720,6 +720,10 @@ class RewindLoop(AgentLoop):
             rec.cut()
             rec.ended = "life_lost"
         self._pending = rec
+        if self.view is not None:  # the search below takes a moment: say so
+            self._message = ("life lost: rewinding ...", time.perf_counter() + 3600)
+            self.draw()
+            self.view.present()
         marks = list(self._marks)
         anchor = marks[last_that_mattered(self.env, [(m.at, m.state) for m in marks], self._timeline,
                                           self.game.n_actions)]
