@@ -398,3 +398,25 @@ def test_cli_human_expert_without_a_display_is_one_clear_line(checkpoint, tmp_pa
     assert result.exit_code == 2
     assert "--expert human labels in a window" in result.output and "xvfb-run" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_esc_in_the_window_stops_dagger_with_how_to_continue(checkpoint, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from recorder.store import GameStore
+
+    store = GameStore(tmp_path / "data", "pacman")
+    store.models.mkdir(parents=True)
+    shutil.copy(checkpoint, store.models / "best.pt")
+    pygame.display.init()
+    down(pygame.K_ESCAPE)  # waits in the queue until the window's loop reads it
+    result = CliRunner().invoke(app, ["dagger", "--game", "pacman", "--expert", "human", "--mode", "rewind",
+                                      "--eval-episodes", "1", "--eval-max-frames", "60", "--scale", "1",
+                                      "--data", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    assert "mode rewind" in result.output and "Enter" in result.output  # told before the window opened
+    assert "stopped in round 1" in result.output and "run the same command again" in result.output
+    assert not (store.dagger / "round-001" / "round.json").exists()
