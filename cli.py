@@ -7,6 +7,7 @@ that `mimic --help` answers at once.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -215,6 +216,266 @@ def data_rm(
         return
     path.unlink()
     console.print(f"Deleted {what}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# mimic expert: the planning expert plays and records (agent/expert.py)
+
+
+@app.command()
+def expert(
+    game: GameOpt,
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes to record.", min=1)] = 5,
+    budget: Annotated[int, typer.Option(help="Look-ahead per decision, in emulator frames.", min=1)] = 2000,
+    depth: Annotated[int, typer.Option(help="Decisions per rollout.", min=1)] = 20,
+    frameskip: Annotated[int, typer.Option(help="Frames each decision is held.", min=1)] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.")] = 0,
+    workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each [default: one per core].",
+                                                min=1)] = None,
+    max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cut each episode after this many frames.",
+                                                   min=1)] = None,
+    data: DataOpt = Path("data"),
+) -> None:
+    """The planning expert plays and records into data/<game>/demos/ (player `expert`), like a person."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.expert import ExpertConfig, default_workers, play_episodes
+
+    store = store_for(data, game)
+    chosen = resolve(game)
+    try:
+        config = ExpertConfig(budget=budget, depth=depth, frameskip=frameskip)
+    except ValueError as exc:
+        fail(f"{exc}; pass a --budget of at least --frameskip frames")
+    workers = min(workers or default_workers(), episodes)
+    seeds = [seed + i for i in range(episodes)]
+    console.print(
+        f"Expert on {chosen.name}: {episodes} episode(s), budget {budget:,} frames a decision "
+        f"(rollouts of {depth} decisions x {frameskip} frames), {workers} worker(s), into {store.demos}/",
+        highlight=False,
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        tasks = {
+            i: progress.add_task(f"episode {i + 1} (seed {s})", total=max_frames, status="waiting")
+            for i, s in enumerate(seeds)
+        }
+
+        def show(p) -> None:
+            status = f"score {p.score:>7,.0f}  lives {p.lives}  {p.frames:>7,} frames  {p.decisions_per_s:5.1f} decisions/s"
+            progress.update(tasks[p.index], completed=p.frames, status=status + ("  done" if p.done else ""))
+
+        results = play_episodes(chosen, config, seeds, directory=store.demos, max_frames=max_frames,
+                                workers=workers, report=show)
+    table = Table(title=f"{chosen.name}: expert episodes", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("episode", "seed", "frames", "decisions", "decisions/s", "score", "ended"):
+        table.add_column(column, justify="left" if column in ("episode", "ended") else "right", no_wrap=True)
+    for r in results:
+        table.add_row(Path(r.path).stem, str(r.seed), f"{r.frames:,}", f"{r.decisions:,}",
+                      f"{r.decisions_per_s:.1f}", f"{r.score:,.0f}", r.ended or "")
+    scores = [r.score for r in results]
+    table.add_section()
+    table.add_row("mean", "", f"{sum(r.frames for r in results) / len(results):,.0f}", "", "",
+                  f"{sum(scores) / len(scores):,.0f}", "")
+    console.print(table)
+    console.print(f"Saved {len(results)} episode(s) to {store.demos}/; `mimic data ls --game {chosen.name}` lists them.")
+
+
+# ---------------------------------------------------------------------------------------------
+# mimic dagger: the agent plays, the expert labels, aggregate, retrain (agent/dagger.py)
+
+
+class ExpertKind(str, Enum):
+    planner = "planner"
+    human = "human"
+
+
+class HumanMode(str, Enum):
+    takeover = "takeover"
+    review = "review"
+    rewind = "rewind"
+
+
+@app.command()
+def dagger(
+    game: GameOpt,
+    rounds: Annotated[int, typer.Option(help="Rounds to have finished; a re-run continues after the last.", min=1)] = 5,
+    episodes: Annotated[int, typer.Option(help="Rollouts of the current policy per round.", min=1)] = 2,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Emulator frames per rollout at most.", min=1)] = 4500,
+    beta0: Annotated[float, typer.Option("--beta0", help="Share of decisions the expert takes in round 1; halves each round.",
+                                         min=0.0, max=1.0)] = 0.5,
+    epochs: Annotated[int, typer.Option(help="Retraining epochs per round (warm start).", min=1)] = 3,
+    eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Evaluation episodes per round.", min=1)] = 10,
+    eval_max_frames: Annotated[int, typer.Option("--eval-max-frames", help="Frame cap of evaluation episodes; "
+                                                 "the standard is 108,000 (reports say when not).", min=1)] = 108_000,
+    expert: Annotated[ExpertKind, typer.Option(help="Who labels: the planning expert, or you.")] = ExpertKind.planner,
+    mode: Annotated[HumanMode, typer.Option(help="How you label with --expert human.")] = HumanMode.takeover,
+    budget: Annotated[int, typer.Option(help="Planner look-ahead per decision, in emulator frames.", min=1)] = 2000,
+    workers: Annotated[int | None, typer.Option(help="Processes labelling [default: one per core].", min=1)] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from [default: models/best.pt].")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
+    queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1)] = 20,
+    rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: a lost life takes the game back "
+                                                  "this far before the last moment an action still mattered.", min=0.25, max=60.0)] = 4.0,
+    speed: Annotated[float, typer.Option(help="--expert human: game speed in the window, 1.0 is real time.",
+                                         min=0.05, max=4.0)] = 1.0,
+    scale: Annotated[int, typer.Option(help="--expert human: window scale (1-8).", min=1, max=8)] = 4,
+    show_rollouts: Annotated[bool, typer.Option("--show-rollouts/--hide-rollouts",
+                                                help="--mode review: show the agent's rollouts fast-forward.")] = True,
+    player: Annotated[str, typer.Option(help="--expert human: your name, stored with your labels.")] = "human",
+    data: DataOpt = Path("data"),
+) -> None:
+    """DAgger: the policy plays, the expert says what it should have done, the labels join the data, retrain.
+
+    Rounds land in data/<game>/dagger/round-NNN/; a table grows as they finish, and a plot of
+    score against labels is written to data/<game>/reports/dagger.png. With --expert human you
+    label in a window: --mode takeover (hold keys to take over), review (answer questions after
+    each rollout) or rewind (a lost life rewinds the game and you play from there).
+    """
+    store = store_for(data, game)
+    chosen = resolve(game)
+    start = checkpoint if checkpoint is not None else store.models / "best.pt"
+    if not start.is_file():
+        hint = f"train one first with `mimic train --game {chosen.name}`" if checkpoint is None else "check the path"
+        fail(f"no policy to start DAgger from at {start}: {hint}")
+    from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, expert_demo_score, write_plot
+    from agent.dagger_rounds import finished_rounds
+    from agent.expert import Expert, ExpertConfig, ExpertPool
+    from agent.policy import CheckpointError
+
+    human = expert is ExpertKind.human
+    try:
+        config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
+                              epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames, seed=seed)
+        expert_config = ExpertConfig(budget=budget)
+        human_config = _human_config(chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed,
+                                     queries=queries, rewind_seconds=rewind_seconds, show_rollouts=show_rollouts,
+                                     player=player) if human else None
+    except ValueError as exc:
+        fail(str(exc))
+    done = finished_rounds(store.dagger)
+    if len(done) >= rounds:
+        console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")
+        _print_rounds(done, chosen.name)
+        return
+    if human:
+        _print_human_task(chosen, mode.value, rounds=range(len(done) + 1, rounds + 1), episodes=episodes,
+                          config=human_config)
+    else:
+        console.print(
+            f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
+            f"{max_frames:,} frames each, beta " + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
+            + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision.",
+            highlight=False,
+        )
+    from contextlib import nullcontext
+
+    from recorder.human import LabellingStopped
+    from recorder.window import NoDisplayError
+
+    try:
+        with nullcontext() if human else ExpertPool(chosen, expert_config, seed=seed, workers=workers) as pool:
+            if human:
+                collector = _human_collector(chosen, mode.value, human_config, seed=seed)
+            else:
+                collector = PlannerCollector(chosen, Expert(chosen, expert_config, seed=seed), max_frames,
+                                             relabel=pool, seed=seed)
+            runner = DaggerRunner(chosen, store, start, collector, config, on_event=_dagger_printer(chosen.name),
+                                  warn=warn)
+            bc_score = runner.start_score()
+            console.print(f"starting policy {start}: score {bc_score:,.1f} (before any DAgger round)", highlight=False)
+            results = runner.run()
+
+            plot = write_plot(results, store, expert_score=expert_demo_score(store), bc_score=bc_score)
+    except (CheckpointError, ValueError, NoDisplayError) as exc:
+        fail(str(exc))
+    except LabellingStopped as exc:
+        warn(f"{exc}; run the same command again to continue from there.")
+        return
+    _print_rounds(results, chosen.name)
+    console.print(f"plot: {plot}", highlight=False)
+    console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
+
+
+def _human_config(game, **options):
+    from recorder.human import HumanConfig
+    from recorder.window import NoDisplayError, check_display
+
+    try:
+        check_display()
+    except NoDisplayError as exc:
+        fail(f"--expert human labels in a window: {exc}")
+    show = options.pop("show_rollouts")
+    return HumanConfig(game, max_frames=options.pop("max_frames"), show_rollout=show, **options)
+
+
+def _human_collector(game, mode: str, config, *, seed: int):
+    """The window collector of `mode`; it makes the policy's actor from each round's checkpoint."""
+    import numpy as np
+
+    from agent.actor import PolicyActor
+    from agent.policy import load_checkpoint
+    from recorder.human import make_collector
+
+    def make_actor(path: Path) -> PolicyActor:
+        return PolicyActor(load_checkpoint(path, game), rng=np.random.default_rng(seed))
+
+    return make_collector(mode, config, make_actor)
+
+
+def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) -> None:
+    from recorder.human import KEYS, TASKS
+
+    extra = {"review": f", at most {config.queries} questions a round",
+             "rewind": f"; a lost life rewinds to {config.rewind_seconds:g} s before the last moment that mattered"}.get(mode, "")
+    console.print(
+        f"DAgger on {game.name} with you as the expert, mode [bold]{mode}[/]: rounds {rounds.start}..{rounds.stop - 1}, "
+        f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{extra}. The starting policy is "
+        "evaluated first; then the window opens.", highlight=False, soft_wrap=True)
+    console.print(TASKS[mode], highlight=False, soft_wrap=True)
+    table = Table(title="keys", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("key")
+    table.add_column("does")
+    for key, does in KEYS[mode]:
+        table.add_row(key, does)
+    console.print(table)
+    console.print("Only what you say becomes a label; frames the agent plays on its own stay unlabelled (-1).",
+                  highlight=False, soft_wrap=True)
+
+
+def _dagger_printer(game: str):
+    def on_event(event) -> None:
+        if event.kind == "rollout":
+            r = event.detail
+            console.print(
+                f"round {event.round}: rollout {Path(r.path).name}: {r.frames:,} frames, score {r.score:,.0f}, "
+                + (f"{r.expert_decisions:,} of {r.decisions:,} decisions labelled by you"
+                   + (f" ({len(r.paths)} files)" if len(getattr(r, 'paths', ())) > 1 else "")
+                   if hasattr(r, "paths") else
+                   f"{r.decisions:,} decisions labelled ({r.expert_decisions:,} taken by the expert)"),
+                highlight=False)
+        elif event.kind == "round":
+            r = event.detail
+            console.print(
+                f"[bold]round {r.round}[/]: +{r.new_labels:,} labels (total {r.total_labels:,}), val acc "
+                f"{r.val_accuracy:.1%}, score {_plus_minus(r.score_mean, r.score_ci95)} over {r.episodes} episodes, "
+                f"{r.seconds:.0f} s", highlight=False)
+
+    return on_event
+
+
+def _print_rounds(results, game: str) -> None:
+    table = Table(title=f"{game}: DAgger rounds", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("round", "beta", "new labels", "total labels", "val acc", "score ± 95%", "episodes", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in results:
+        table.add_row(str(r.round), f"{r.beta:.3g}", f"{r.new_labels:,}", f"{r.total_labels:,}", f"{r.val_accuracy:.1%}",
+                      _plus_minus(r.score_mean, r.score_ci95), str(r.episodes), f"{r.seconds:.0f} s")
+    console.print(table)
+
+
+def _plus_minus(mean: float, ci95: float | None) -> str:
+    return f"{mean:,.1f}" if ci95 is None else f"{mean:,.1f} ± {ci95:,.1f}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,46 +781,79 @@ def _print_play_summary(summary, record: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# mimic watch --video: the agent plays, rendered headless to an mp4 (agent/watch.py, recorder/video.py)
+# mimic watch: the agent plays in a window (recorder/agent_loop.py), or into an mp4 (agent/watch.py, recorder/video.py)
 
 
 @app.command()
 def watch(
     game: GameOpt,
-    video: Annotated[Path | None, typer.Option(help="Render headless to this .mp4 instead of a window.")] = None,
-    data: DataOpt = Path("data"),
-    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to watch (default: models/best.pt).")] = None,
-    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 1,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to watch [default: models/best.pt].")] = None,
+    video: Annotated[Path | None, typer.Option(help="Render headless to this .mp4 instead of opening a window.")] = None,
+    episodes: Annotated[int | None, typer.Option(help="Episodes to play [default: until Esc; 1 with --video].",
+                                                 min=1)] = None,
     greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
-    max_frames: Annotated[int, typer.Option("--max-frames", help="Frame cap per episode.")] = 108_000,
-    seed: Annotated[int, typer.Option(help="Seed of the emulator and the sampling.")] = 0,
-    scale: Annotated[int, typer.Option(help="Pixels per Atari pixel in the video (1-8).")] = 3,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (<1 sharper, >1 flatter).")] = 1.0,
+    scale: Annotated[int | None, typer.Option(help="Pixels per Atari pixel, 1-8 [window: 4, video: 3].",
+                                              min=1, max=8)] = None,
+    speed: Annotated[float, typer.Option(help="Window speed; 1.0 is real time (60 frames a second).")] = 1.0,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Frames per episode at most.", min=1)] = 108_000,
+    seed: Annotated[int, typer.Option(help="Seed of the game and of the sampling.")] = 0,
+    data: DataOpt = Path("data"),
 ) -> None:
-    """Watch the trained agent play: with --video, a real-speed mp4 with score, action and probability bars."""
+    """Watch the trained agent play: score, the action taken and the policy's probabilities as bars.
+
+    Keys in the window: 1/2/3 or -/+ for the speed, P to pause, Esc to quit. With --video the
+    agent plays under the eval protocol (sticky actions, no-op starts) and every emulator frame
+    is rendered, without a display, into a real-speed mp4.
+    """
+    import numpy as np
+
+    chosen = resolve(game)
     store = store_for(data, game)
-    the_game = resolve(game)
-    if video is None:
-        fail("the watch window is not part of this build yet: render a video with --video out.mp4")
-    if video.suffix.lower() != ".mp4":
-        fail(f"the video file must end in .mp4, got {video.name}")
-    if episodes < 1 or not 1 <= scale <= 8 or temperature <= 0 or max_frames < 1:
-        fail("expected --episodes >= 1, --scale 1..8, --temperature > 0 and --max-frames >= 1")
     path = checkpoint if checkpoint is not None else store.models / "best.pt"
     if not path.is_file():
-        hint = f"train one with `mimic train --game {the_game.name}`" if checkpoint is None else "check the path"
+        hint = f"train one with `mimic train --game {chosen.name}`" if checkpoint is None else "check the path"
         fail(f"no checkpoint at {path}: {hint}")
+    if temperature <= 0:
+        fail(f"--temperature must be > 0, got {temperature}; use --greedy for the most probable action")
+    from agent.policy import CheckpointError, load_checkpoint
+
+    try:
+        loaded = load_checkpoint(path, chosen)
+    except CheckpointError as exc:
+        fail(str(exc))
+    if video is not None:
+        _render(chosen, loaded, video, episodes=episodes or 1, greedy=greedy, temperature=temperature, seed=seed,
+                max_frames=max_frames, scale=scale or 3)
+        return
+    from agent.actor import PolicyActor
+    from recorder.agent_loop import AgentLoop, watch_config
+    from recorder.window import NoDisplayError
+
+    actor = PolicyActor(loaded, greedy=greedy, temperature=temperature, rng=np.random.default_rng(seed))
+    try:
+        config = watch_config(chosen, scale=scale or 4, speed=speed, seed=seed, episodes=episodes,
+                              max_frames=max_frames)
+        summary = AgentLoop(config, actor).run()
+    except NoDisplayError as exc:
+        fail(f"{exc}; or render a video: mimic watch --game {chosen.name} --video out.mp4")
+    except ValueError as exc:
+        fail(str(exc))
+    for result in summary.episodes:
+        console.print(f"episode {result.number}: score {result.score:,.0f}, {result.length:,} frames ({result.ended})",
+                      highlight=False)
+
+
+def _render(game, loaded, video: Path, *, episodes: int, greedy: bool, temperature: float, seed: int,
+            max_frames: int, scale: int) -> Path:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from agent.policy import CheckpointError, load_checkpoint
     from agent.watch import agent_frames
     from recorder.video import write_video
 
-    try:
-        loaded = load_checkpoint(path, the_game)
-    except CheckpointError as exc:
-        fail(str(exc))
-    frames = agent_frames(loaded.policy, the_game, loaded.obs, episodes=episodes, greedy=greedy,
+    if video.suffix.lower() != ".mp4":
+        fail(f"the video file must end in .mp4, got {video.name}")
+    frames = agent_frames(loaded.policy, game, loaded.obs, episodes=episodes, greedy=greedy,
                           temperature=temperature, seed=seed, max_frames=max_frames)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=True) as progress:
@@ -569,9 +863,90 @@ def watch(
             if count % 60 == 0:
                 progress.update(task, description=f"rendering: {count / 60:,.0f} s of play")
 
-        count = write_video(frames, video, the_game.action_names, scale=scale, on_frame=on_frame)
+        count = write_video(frames, video, game.action_names, scale=scale, on_frame=on_frame)
     console.print(f"{video}: {count:,} frames, {count / 60:,.1f} s at 60 fps, {episodes} episode"
-                  f"{'s' * (episodes > 1)} of {the_game.name}", highlight=False, soft_wrap=True)
+                  f"{'s' * (episodes > 1)} of {game.name}", highlight=False, soft_wrap=True)
+    return video
+
+# ---------------------------------------------------------------------------------------------
+# mimic demo: the whole pipeline headless, the planning expert standing in for the human (agent/demo.py)
+
+
+@app.command()
+def demo(
+    game: Annotated[str, typer.Option("--game", "-g", help="Game to run the pipeline on.")] = "pacman",
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Where to put this run [default: a new folder data/demo-<time>/, so nothing of yours is touched].",
+    )] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: a smoke run of every step in about a minute.")] = False,
+    video_frames: Annotated[int, typer.Option("--video-frames", help="Length of the final agent's video, in frames.",
+                                              min=1)] = 3600,
+    seed: Annotated[int, typer.Option(help="Seed of the whole run.")] = 0,
+) -> None:
+    """Everything with no one at the keyboard: expert demonstrations, BC, two DAgger rounds, scores, a video.
+
+    The planning expert records a few episodes, behavioural cloning trains on them, two DAgger
+    rounds run with the planner as labeller, the final agent is scored against a random one with
+    the eval protocol, and a report, a plot and an mp4 of the agent are written.
+    """
+    import datetime as dt
+    import time
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from agent.demo import DemoConfig, run_demo
+    from agent.policy import load_checkpoint
+    from recorder.store import GameStore
+
+    chosen = resolve(game)
+    root = data if data is not None else Path("data") / f"demo-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    store = GameStore(root, chosen.name)
+    config = DemoConfig(seed=seed)
+    if quick:
+        config = DemoConfig(expert_episodes=2, expert_frames=400, budget=200, bc_epochs=2, rounds=2, rollout_frames=400,
+                            round_epochs=1, round_eval_episodes=2, eval_episodes=2, eval_max_frames=3000, seed=seed)
+    console.print(
+        f"[bold]mimic demo[/] on {chosen.name} in {root}/: the planning expert (budget {config.budget} frames a "
+        f"decision) stands in for a person.", highlight=False)
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("starting")
+        steps = {"expert": "1/5 expert demonstrations", "train": "2/5 behavioural cloning",
+                 "dagger": "3/5 DAgger", "eval": "4/5 evaluation"}
+
+        def on_event(event) -> None:
+            detail = event.detail
+            text = steps[event.step]
+            if event.step == "expert":
+                text += f": episode {detail.index + 1}, {detail.frames:,} frames, score {detail.score:,.0f}"
+            elif event.step == "train":
+                text += f": epoch {detail.epoch}/{detail.epochs}, loss {detail.loss:.3f}, acc {detail.accuracy:.1%}"
+            elif event.step == "dagger":
+                text += f" round {detail.round}: {detail.kind}"
+                if detail.kind == "round":
+                    r = detail.detail
+                    console.print(f"DAgger round {r.round}: +{r.new_labels:,} labels, score {_plus_minus(r.score_mean, r.score_ci95)}",
+                                  highlight=False)
+            elif event.step == "eval":
+                who, i, score = detail
+                text += f": {who} episode {i}, score {score:,.0f}"
+            progress.update(task, description=text)
+
+        result = run_demo(chosen, store, config, on_event=on_event, warn=warn)
+    t0 = time.perf_counter()
+    video = _render(chosen, load_checkpoint(result.final_checkpoint, chosen), store.videos / "demo.mp4", episodes=1,
+                    greedy=False, temperature=1.0, seed=seed, max_frames=video_frames, scale=3)
+    result.seconds["video"] = time.perf_counter() - t0
+    console.print(f"expert demonstrations: mean score {result.expert_score:,.0f} "
+                  f"(capped at {config.expert_frames:,} frames); BC policy before DAgger: {result.bc_score:,.1f}",
+                  highlight=False)
+    _print_rounds(result.rounds, chosen.name)
+    _print_report(result.report)
+    times = ", ".join(f"{name} {s:.0f} s" for name, s in result.seconds.items())
+    console.print(f"time: {times}; total {time.perf_counter() - started:.0f} s", highlight=False)
+    console.print(f"report: {result.report_path}\nplot:   {result.plot}\nvideo:  {video}\n"
+                  f"policy: {result.final_checkpoint}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`

@@ -152,6 +152,8 @@ class PlayLoop:
         self._stop_requested = False
         self._between_s = 0.0
         self._key_codes: dict[int, str] = {}
+        self.source = "human"  # stored with every episode (DAgger's window modes store "dagger")
+        self.extra: dict = {}  # more metadata stored with every episode
 
     # -- the whole session ------------------------------------------------------------------
 
@@ -179,15 +181,15 @@ class PlayLoop:
         pygame.font.init()
         self._key_codes = {pygame.key.key_code(name): name for name in KEY_BINDINGS}
         self.env = make_env(self.game)  # the frame cap is counted here, in steps (ALE counts reset frames)
-        frame_shape = self.env.observation_space.shape
-        self.view = window.GameView(
-            frame_shape, self.game.action_names, scale=self.config.scale, title=self.config.title
-        )
+        self.view = self.make_view(self.env.observation_space.shape)
         self.running = True
         self.start_episode()
         if self.view.scale != self.view.scale_asked:
             self._message = (f"scale {self.view.scale}: {self.view.scale_asked} does not fit the screen",
                              time.perf_counter())
+
+    def make_view(self, frame_shape) -> window.GameView:
+        return window.GameView(frame_shape, self.game.action_names, scale=self.config.scale, title=self.config.title)
 
     def close(self) -> None:
         if self.view is not None:
@@ -337,8 +339,8 @@ class PlayLoop:
     def start_episode(self) -> None:
         seed = self.config.seed + self.attempts
         self.attempts += 1
-        extra = {"max_frames": self.config.max_frames} if self.config.max_frames else {}
-        self.recorder = EpisodeRecorder(self.game, seed=seed, player=self.config.player, env=self.env, extra=extra)
+        self.recorder = EpisodeRecorder(self.game, seed=seed, player=self.config.player, env=self.env,
+                                        source=self.source, extra=self.extra, max_frames=self.config.max_frames)
         self.recorder.reset()  # with a seed, ale-py reloads the ROM: ~0.1 s between episodes
         self._anchor = None
 
@@ -347,8 +349,6 @@ class PlayLoop:
         speed = STEP_MODE if self.step_mode else self.speed
         self.recorder.step(self.action(), speed=speed)
         self.stats.frames += 1
-        if self.config.max_frames is not None and self.recorder.length >= self.config.max_frames:
-            self.recorder.cut()
         if self.recorder.done:
             self.finish_episode()
 

@@ -19,7 +19,6 @@ from ale_py import ALEState
 from recorder.games import Game, ale_version, make_env, resolve_game
 from recorder.store import (
     EPISODE_SUFFIX,
-    NO_LABEL,
     STATE_EVERY,
     Episode,
     EpisodeInfo,
@@ -80,7 +79,11 @@ class EpisodeRecorder:
         self.source = source
         self.extra = dict(extra or {})
         self.state_every = state_every
-        self.env = env if env is not None else make_env(game, max_frames=max_frames)
+        # The cap counts recorded steps (ALE's own cap would also count the frames its reset plays).
+        self.max_frames = max_frames
+        if max_frames is not None:
+            self.extra.setdefault("max_frames", max_frames)
+        self.env = env if env is not None else make_env(game)
         self._buf = _Buffers()
         self._encoder = FrameEncoder()
         self._started: dt.datetime | None = None
@@ -139,6 +142,7 @@ class EpisodeRecorder:
         if self.length and self.length % self.state_every == 0:
             self._snapshot()
         obs, reward, terminated, truncated, info = self.env.step(int(action))
+        truncated = truncated or (self.max_frames is not None and self.length + 1 >= self.max_frames)
         buf = self._buf
         buf.actions.append(int(action))
         buf.labels.append(int(action if label is None else label))
@@ -155,11 +159,18 @@ class EpisodeRecorder:
             self.ended = "game_over" if terminated else "frame_cap"
         return Step(obs, float(reward), bool(terminated), bool(truncated), buf.lives[-1])
 
-    def cut(self) -> None:
-        """End the episode here, before the game is over: a cap on its steps kept by the caller.
+    def relabel(self, labels) -> None:
+        """Replace the per-step labels before saving (DAgger: the expert labels after the rollout)."""
+        labels = [int(x) for x in labels]
+        if len(labels) != self.length:
+            raise ValueError(f"{len(labels)} labels for an episode of {self.length} steps")
+        self._buf.labels = labels
 
-        The last step is marked truncated and the episode ends as "frame_cap", as when the
-        emulator's own frame cap (`max_frames`, which counts the ROM's reset frames) stops it.
+    def cut(self) -> None:
+        """End the episode here, before the game is over (e.g. a rewound stretch handed back).
+
+        The last step is marked truncated and the episode ends as "frame_cap", as when
+        `max_frames` stops it.
         """
         if not self.length:
             raise RuntimeError("nothing played to cut")

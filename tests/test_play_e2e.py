@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from recorder.games import resolve_game
 from recorder.recording import verify_episode
 from recorder.store import GameStore, load_episode
+from tests.xvfb import x_env, xdotool, xvfb
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,35 +26,8 @@ A = {name: i for i, name in enumerate(PACMAN.action_names)}
 
 @pytest.fixture(scope="module")
 def display():
-    """A fresh Xvfb on a free display number (Xvfb picks it and writes it to -displayfd)."""
-    for tool in ("Xvfb", "xdotool"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: install xvfb and xdotool (make system-deps)")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x1100x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        server.kill()
-        pytest.fail("Xvfb did not start")
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def x_env(display: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
-    return env | {"DISPLAY": display}
-
-
-def xdotool(display: str, *args: str) -> str:
-    done = subprocess.run(["xdotool", *args], env=x_env(display), capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, f"xdotool {' '.join(args)}: {done.stderr}"
-    return done.stdout.strip()
+    with xvfb() as number:
+        yield number
 
 
 def start_play(display: str, data: Path, *options: str) -> subprocess.Popen:

@@ -1,0 +1,344 @@
+"""DAgger: the agent plays, the expert says what it should have done, the labels join the data.
+
+Built around the BC trainer (`agent.train.train`), not inheriting from it. Each round:
+
+1. **Roll out.** The current policy plays `episodes` episodes at the recording settings
+   (frameskip 1, sticky actions off), deciding every `frameskip` frames from the same
+   observation pipeline as training. With probability beta (`beta_for_round`) a decision is
+   the expert's instead of the policy's. Before every decision the emulator state is saved.
+2. **Label.** The expert labels every decision's saved state (over a process pool; the
+   decisions it already took live keep their action). Each step gets its decision's label, so
+   `agent.obs.decision_labels` gives back exactly the expert's choice.
+3. **Aggregate.** The episodes are stored in `dagger/round-NNN/` in the store's format: the
+   action executed and the label both kept, replayable like any recording.
+4. **Retrain** on everything recorded for the game (demos and every round), warm-started from
+   the last round's weights, and **evaluate** with the `eval` protocol.
+
+Human labellers plug in where the expert does (`recorder` owns their windows); this module
+knows only the `Labeller` protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
+from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
+from agent.obs import FrameStack, ObsConfig
+from agent.train import TrainConfig, TrainResult, train
+from recorder.games import Game
+from recorder.recording import EpisodeRecorder
+from recorder.store import DamagedEpisodeError, GameStore, load_episode, read_info
+
+AGENT_PLAYER = "agent"
+START_FILE = "start.json"
+
+
+class Labeller(Protocol):
+    """Anything that can say what to do in saved emulator states (the planning expert, a pool)."""
+
+    def decide(self, state: bytes, previous: int | None = None) -> int: ...
+
+    def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class DaggerConfig:
+    rounds: int = 5
+    episodes: int = 2  # rollouts per round
+    max_frames: int = 4500  # emulator frames per rollout at most (75 s of play)
+    beta0: float = 0.5  # beta of round 1; halves every round
+    epochs: int = 3  # retraining epochs per round (warm start)
+    eval_episodes: int = 10
+    eval_max_frames: int = 108_000
+    greedy: bool = False  # act greedily in rollouts (default: sample, as the policy will be run)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be at least 1, got {self.rounds}")
+        if self.episodes < 1:
+            raise ValueError(f"episodes per round must be at least 1, got {self.episodes}")
+        if self.max_frames < 1:
+            raise ValueError(f"max frames per rollout must be at least 1, got {self.max_frames}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs per round must be at least 1, got {self.epochs}")
+        beta_for_round(1, self.beta0)  # validates beta0
+
+    def beta(self, round_index: int) -> float:
+        return beta_for_round(round_index, self.beta0)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    path: Path
+    score: float
+    frames: int
+    decisions: int
+    expert_decisions: int  # decisions where the expert's action was executed
+
+
+def count_labels(paths: Sequence[Path], frameskip: int) -> int:
+    """Labelled decisions in the given episodes (what the trainer learns from)."""
+    from agent.obs import decision_labels
+
+    total = 0
+    for path in paths:
+        labels = decision_labels(load_episode(path, frames=False).labels, frameskip)
+        total += int((labels >= 0).sum())
+    return total
+
+
+def roll_out(
+    policy,
+    obs: ObsConfig,
+    game: Game,
+    expert: Labeller,
+    *,
+    beta: float,
+    seed: int,
+    max_frames: int,
+    directory: Path,
+    rng: np.random.Generator,
+    greedy: bool = False,
+    extra: dict | None = None,
+    relabel: Labeller | None = None,
+) -> Rollout:
+    """Play one episode with the policy (the expert with probability `beta`), label it, store it.
+
+    `expert` decides live where beta says so; `relabel` (default: `expert`, e.g. an
+    `ExpertPool`) labels the saved states of every other decision after the episode.
+    """
+    recorder = EpisodeRecorder(
+        game, seed=seed, player=AGENT_PLAYER, source="dagger", max_frames=max_frames,
+        extra={"beta": beta, "obs": obs.to_dict(), **(extra or {})},
+    )
+    try:
+        stack = FrameStack(obs)
+        observation = stack.reset(recorder.reset())
+        states: list[bytes] = []
+        previous: list[int | None] = []
+        expert_actions: dict[int, int] = {}
+        held: int | None = None
+        frames = np.empty((obs.frameskip, *recorder.frame.shape), dtype=np.uint8)
+        while not recorder.done:
+            state = recorder.clone_state()
+            states.append(state)
+            previous.append(held)
+            if rng.random() < beta:
+                action = expert.decide(state, held)
+                expert_actions[len(states) - 1] = action
+            else:
+                actions, _ = policy.act(observation, greedy=greedy, rng=rng)
+                action = int(actions[0])
+            n = 0
+            while n < obs.frameskip and not recorder.done:
+                frames[n] = recorder.step(action).frame
+                n += 1
+            observation = stack.push(frames[:n])
+            held = action
+        todo = [i for i in range(len(states)) if i not in expert_actions]
+        labeller = relabel if relabel is not None else expert
+        decided = labeller.label([states[i] for i in todo], [previous[i] for i in todo])
+        decision_label = dict(expert_actions)
+        decision_label.update(zip(todo, decided))
+        labels = np.repeat([decision_label[i] for i in range(len(states))], obs.frameskip)[: recorder.length]
+        recorder.relabel(labels)
+        path = recorder.save(directory)
+        return Rollout(path, recorder.score, recorder.length, len(states), len(expert_actions))
+    finally:
+        recorder.close()
+
+
+def finished_rollouts(folder: Path) -> int:
+    """Rollouts stored in a round folder.
+
+    A rollout is one file (the planner, takeover, review) or several (rewind: the agent's
+    stretches and the person's segments, each its own episode); the file that ends a rollout of
+    several carries `extra["rollout_end"] = True`, its other files False. A file without the
+    mark is a whole rollout. Unreadable files count as nothing (the trainer skips them too).
+    """
+    if not Path(folder).is_dir():
+        return 0
+    count = 0
+    for path in sorted(Path(folder).glob("*.npz")):
+        try:
+            info = read_info(path)
+        except DamagedEpisodeError:
+            continue
+        count += bool(info.extra.get("rollout_end", True))
+    return count
+
+
+class Collector(Protocol):
+    """Plays a round's rollouts with the policy of `checkpoint` and stores them labelled in `folder`.
+
+    The planner's collector is `PlannerCollector`; the human modes live in `recorder.human`
+    (they need the window) and are handed in by the CLI.
+    """
+
+    def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
+                first: int, on_rollout: Callable[[Rollout], None]) -> None: ...
+
+
+@dataclass
+class PlannerCollector:
+    """Rollouts labelled by the planning expert: `expert` decides live where beta says so,
+    `relabel` (an `ExpertPool`, or the expert itself) labels every other decision afterwards."""
+
+    game: Game
+    expert: Labeller
+    max_frames: int
+    relabel: Labeller | None = None
+    greedy: bool = False
+    seed: int = 0
+
+    def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
+                first: int, on_rollout: Callable[[Rollout], None]) -> None:
+        from agent.policy import load_checkpoint
+
+        loaded = load_checkpoint(checkpoint, self.game)
+        for episode in range(first, first + episodes):
+            seed = self.seed * 1_000_003 + round_index * 1_000 + episode
+            on_rollout(roll_out(
+                loaded.policy, loaded.obs, self.game, self.expert, beta=beta, seed=seed,
+                max_frames=self.max_frames, directory=folder, rng=np.random.default_rng(seed),
+                greedy=self.greedy, extra={"round": round_index}, relabel=self.relabel,
+            ))
+
+
+@dataclass(frozen=True)
+class RoundEvent:
+    """Progress sent to the caller: a rollout finished, training progressed, a round finished."""
+
+    kind: str  # "rollout", "train", "evaluated", "round"
+    round: int
+    detail: object
+
+
+class DaggerRunner:
+    """Runs rounds until `config.rounds` have finished; a re-run continues after the last one."""
+
+    def __init__(
+        self,
+        game: Game,
+        store: GameStore,
+        start_checkpoint: Path,
+        collector: Collector,
+        config: DaggerConfig = DaggerConfig(),
+        *,
+        train_config: TrainConfig | None = None,
+        on_event: Callable[[RoundEvent], None] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        from agent.policy import load_checkpoint
+
+        self.game, self.store, self.config = game, store, config
+        self.collector = collector
+        self.on_event = on_event or (lambda event: None)
+        self.warn = warn
+        self.start_checkpoint = Path(start_checkpoint)
+        loaded = load_checkpoint(self.start_checkpoint, game)
+        self.obs = loaded.obs
+        self.train_config = replace(
+            train_config or TrainConfig(), epochs=config.epochs, stack=loaded.obs.stack,
+            frameskip=loaded.obs.frameskip, seed=config.seed,
+        )
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> list[RoundResult]:
+        results = finished_rounds(self.store.dagger)
+        for round_index in range(len(results) + 1, self.config.rounds + 1):
+            results.append(self._run_round(round_index, results))
+        return results
+
+    def checkpoint_for(self, results: Sequence[RoundResult]) -> Path:
+        return Path(results[-1].checkpoint) if results else self.start_checkpoint
+
+    def _run_round(self, round_index: int, previous: Sequence[RoundResult]) -> RoundResult:
+
+        start = time.perf_counter()
+        beta = self.config.beta(round_index)
+        folder = self.store.dagger_round(round_index)
+        self._collect(round_index, beta, folder, previous)
+        new_labels = count_labels(sorted(folder.glob("*.npz")), self.obs.frameskip)
+        total_labels = count_labels(self.store.episode_paths(), self.obs.frameskip)
+        trained = self._retrain(round_index, previous)
+        report = self._evaluate(trained.best_checkpoint, round_index)
+        result = RoundResult(
+            round=round_index,
+            beta=beta,
+            new_labels=new_labels,
+            total_labels=total_labels,
+            val_accuracy=float(trained.best.val_accuracy if trained.best.val_accuracy is not None
+                               else trained.best.train_accuracy),
+            score_mean=report.agent.mean,
+            score_ci95=report.agent.ci95 if report.agent.n > 1 else None,
+            episodes=report.agent.n,
+            checkpoint=str(trained.best_checkpoint),
+            seconds=time.perf_counter() - start,
+        )
+        result.save(folder)
+        self.on_event(RoundEvent("round", round_index, result))
+        return result
+
+    def _collect(self, round_index: int, beta: float, folder: Path, previous: Sequence[RoundResult]) -> None:
+        """Roll out until the round folder holds `episodes` episodes (a re-run keeps what it has)."""
+        have = finished_rollouts(folder)
+        if have < self.config.episodes:
+            self.collector.collect(
+                self.checkpoint_for(previous), round_index=round_index, beta=beta, folder=folder,
+                episodes=self.config.episodes - have, first=have,
+                on_rollout=lambda rollout: self.on_event(RoundEvent("rollout", round_index, rollout)),
+            )
+
+    def _retrain(self, round_index: int, previous: Sequence[RoundResult]) -> TrainResult:
+        out_dir = self.store.models / f"dagger-round-{round_index:03d}"
+        return train(
+            self.game, self.store.episode_paths(), out_dir, self.train_config,
+            init_from=self.checkpoint_for(previous),
+            on_progress=lambda p: self.on_event(RoundEvent("train", round_index, p)),
+            warn=self.warn,
+        )
+
+    def start_score(self) -> float:
+        """The starting (BC) policy's mean score, evaluated as every round is; kept in dagger/start.json."""
+        path = self.store.dagger / START_FILE
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            if saved.get("checkpoint") == str(self.start_checkpoint):
+                return float(saved["score_mean"])
+        report = self._evaluate(self.start_checkpoint, 0)
+        self.store.dagger.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"checkpoint": str(self.start_checkpoint), "score_mean": report.agent.mean,
+                                    "episodes": report.agent.n}))
+        return report.agent.mean
+
+    def _evaluate(self, checkpoint: Path, round_index: int) -> EvalReport:
+        eval_config = EvalConfig(
+            episodes=self.config.eval_episodes, max_frames=self.config.eval_max_frames,
+            greedy=self.config.greedy, seed=self.config.seed + round_index, random_baseline=False,
+        )
+        report, _ = evaluate_checkpoint(checkpoint, self.game, eval_config, store=self.store)
+        self.on_event(RoundEvent("evaluated", round_index, report))
+        return report
+
+
+def expert_demo_score(store: GameStore) -> float | None:
+    """Mean score of the expert demonstrations in the store (recording settings; capped ones included)."""
+    scores = [info.score for _, info in store.scan(dagger=False)[0] if info.source == "expert"]
+    return sum(scores) / len(scores) if scores else None
+
+
+def write_plot(results: Sequence[RoundResult], store: GameStore, *, expert_score: float | None,
+               bc_score: float | None) -> Path:
+    return plot_rounds(list(results), store.reports / "dagger.png", game=store.game,
+                       expert_score=expert_score, bc_score=bc_score)

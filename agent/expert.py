@@ -1,0 +1,432 @@
+"""The planning expert: looks ahead with the emulator's own saved states, for any game.
+
+At a decision the expert restores the emulator state, tries every action of the game's minimal
+set as the first move of a few random rollouts (each decision held for `frameskip` frames, up to
+`depth` decisions), scores a rollout by its discounted reward minus a penalty when a life is
+lost, and picks the action with the best mean. The look-ahead budget is counted in emulator
+frames, so the expert plays the same on a fast machine and a slow one.
+
+A decision is a pure function of (game, config, seed, state): the random numbers of a
+decision come from the seed and a digest of the serialized state. So the expert labels a
+stored state exactly as it would act from it live, and a process pool labels a list of states
+exactly as one process does, in any order.
+
+    expert = Expert(resolve_game("mspacman"), ExpertConfig(budget=2000), seed=0)
+    action = expert.decide(recorder.clone_state())        # index into the minimal action set
+    labels = expert.label(states)                         # one process
+    with ExpertPool(game, config, seed=0) as pool:        # every core
+        labels = pool.label(states)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import ale_py
+import numpy as np
+from ale_py import ALEState, roms
+
+from recorder.games import Game, resolve_game
+from recorder.recording import EpisodeRecorder
+
+EXPERT_PLAYER = "expert"
+_POOL_START = "spawn"  # each worker builds its own emulator; nothing inherited from the parent
+
+
+@dataclass(frozen=True)
+class ExpertConfig:
+    """How hard the expert thinks.
+
+    budget:       emulator frames of look-ahead per decision, over all actions and rollouts
+    depth:        decisions per rollout (the first is the action being judged)
+    frameskip:    emulator frames each decision is held, in rollouts and in play
+    life_penalty: points a rollout loses when a life is lost (and it stops there)
+    discount:     weight per decision of later rewards (1.0: none); favours rewards that come sooner
+    repeat:       probability that a rollout's random policy keeps its previous action
+    """
+
+    budget: int = 2000
+    depth: int = 20
+    frameskip: int = 4
+    life_penalty: float = 1000.0
+    discount: float = 0.98
+    repeat: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.frameskip < 1:
+            raise ValueError(f"frameskip must be at least 1, got {self.frameskip}")
+        if self.depth < 1:
+            raise ValueError(f"depth must be at least 1 decision, got {self.depth}")
+        if self.budget < self.frameskip:
+            raise ValueError(
+                f"budget must be at least one decision of {self.frameskip} frames, got {self.budget} frames"
+            )
+        if self.life_penalty < 0:
+            raise ValueError(f"life_penalty must be >= 0, got {self.life_penalty}")
+        if not 0.0 < self.discount <= 1.0:
+            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
+        if not 0.0 <= self.repeat < 1.0:
+            raise ValueError(f"repeat must be in [0, 1), got {self.repeat}")
+
+
+def _state_digest(state: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(state, digest_size=8).digest(), "little")
+
+
+class Expert:
+    """A rollout planner with its own emulator (one per process)."""
+
+    def __init__(self, game: Game, config: ExpertConfig | None = None, *, seed: int = 0) -> None:
+        self.game = game
+        self.config = config or ExpertConfig()
+        self.seed = int(seed)
+        self.ale = ale_py.ALEInterface()
+        self.ale.setFloat("repeat_action_probability", 0.0)  # the recording settings
+        self.ale.setInt("frame_skip", 1)
+        self.ale.loadROM(roms.get_rom_path(game.rom))
+        self._actions = [ale_py.Action(a) for a in game.ale_actions]
+        self.frames_used = 0  # emulator frames spent looking ahead, over the expert's life
+        self.decisions = 0
+
+    # -- the two uses: play and label -------------------------------------------------------------
+
+    def decide(self, state: bytes, previous: int | None = None) -> int:
+        """The action (index into the game's minimal set) the expert takes from a serialized state.
+
+        `previous` is the action held before this state, if known. Where it is as good as the
+        best (the game ignores the joystick this moment, or nothing is in reach), the expert
+        keeps holding it, as a person would; a label then agrees with the play it came from.
+        """
+        if previous is not None and not 0 <= previous < self.game.n_actions:
+            raise ValueError(f"previous action {previous} is outside {self.game.name}'s {self.game.n_actions} actions")
+        rng = np.random.default_rng([self.seed, _state_digest(state)])
+        groups = self._expand(ALEState(state))
+        values = self._evaluate_groups(groups, rng)
+        self.decisions += 1
+        return self._choose(groups, values, previous, rng)
+
+    def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]:
+        """The expert's action for each serialized state, in order (one process).
+
+        `previous[i]` is the action held before `states[i]` (None where unknown).
+        """
+        previous = _check_previous(states, previous)
+        return [self.decide(state, held) for state, held in zip(states, previous)]
+
+    # -- steps of a decision ------------------------------------------------------------------------
+
+    def _expand(self, root: ALEState) -> list[_Group]:
+        """Play each action for one decision; actions that leave the same emulator state form one group."""
+        cfg, ale = self.config, self.ale
+        ale.restoreState(root)
+        start_lives = ale.lives()
+        by_state: dict[bytes, _Group] = {}
+        for index, action in enumerate(self._actions):
+            ale.restoreState(root)
+            reward = 0
+            for _ in range(cfg.frameskip):
+                reward += ale.act(action)
+            self.frames_used += cfg.frameskip
+            after = ale.cloneState()
+            key = after.serialize()
+            group = by_state.get(key)
+            if group is None:
+                lost = ale.game_over() or ale.lives() < start_lives
+                by_state[key] = _Group([index], after, float(reward), lost, start_lives)
+            else:
+                group.actions.append(index)
+        return list(by_state.values())
+
+    def _evaluate_groups(self, groups: list[_Group], rng: np.random.Generator) -> np.ndarray:
+        """Mean rollout value of each group: rounds of one rollout per open group until the budget is spent."""
+        cfg = self.config
+        values = np.array([g.reward - cfg.life_penalty * g.lost for g in groups])
+        open_groups = [i for i, g in enumerate(groups) if not g.lost]
+        if len(groups) == 1 or not open_groups or cfg.depth == 1:
+            return values  # nothing to choose between, or nothing left to look at
+        totals = np.zeros(len(groups))
+        counts = np.zeros(len(groups))
+        used = len(self._actions) * cfg.frameskip
+        while used < cfg.budget:
+            for i in open_groups:
+                value, frames = self._run_rollout(groups[i], rng)
+                totals[i] += value
+                counts[i] += 1
+                used += frames
+        self.frames_used += used - len(self._actions) * cfg.frameskip
+        done = counts > 0
+        values[done] += cfg.discount * totals[done] / counts[done]
+        return values
+
+    def _run_rollout(self, group: _Group, rng: np.random.Generator) -> tuple[float, int]:
+        """From after the group's first decision, random decisions; the discounted return and frames taken."""
+        cfg = self.config
+        ale, actions = self.ale, self._actions
+        ale.restoreState(group.state)
+        value, weight, frames = 0.0, 1.0, 0
+        action = group.actions[0]
+        for _ in range(cfg.depth - 1):
+            if rng.random() >= cfg.repeat:
+                action = int(rng.integers(len(actions)))
+            reward = 0
+            for _ in range(cfg.frameskip):
+                reward += ale.act(actions[action])
+            frames += cfg.frameskip
+            value += weight * reward
+            if ale.game_over() or ale.lives() < group.start_lives:
+                return value - cfg.life_penalty, frames
+            weight *= cfg.discount
+        return value, frames
+
+    @staticmethod
+    def _choose(groups: list[_Group], values: np.ndarray, previous: int | None, rng: np.random.Generator) -> int:
+        """The best group; among equally good ones, the one holding `previous`, else one at random.
+
+        Within the group: `previous` if it is there, else the group's first action.
+        """
+        best = np.flatnonzero(values >= values.max() - 1e-9)
+        holding = [i for i in best if previous in groups[i].actions]
+        chosen = groups[holding[0] if holding else int(best[rng.integers(len(best))])]
+        return previous if previous in chosen.actions else chosen.actions[0]
+
+
+@dataclass
+class _Group:
+    """Actions that lead to the same emulator state after one decision, and what that decision gave."""
+
+    actions: list[int]
+    state: ALEState
+    reward: float
+    lost: bool
+    start_lives: int
+
+
+def _check_previous(states: Sequence[bytes], previous: Sequence[int | None] | None) -> list[int | None]:
+    if previous is None:
+        return [None] * len(states)
+    if len(previous) != len(states):
+        raise ValueError(f"previous holds {len(previous)} actions for {len(states)} states; expected one per state")
+    return [None if p is None else int(p) for p in previous]
+
+
+# ---------------------------------------------------------------------------------------------
+# Labelling many states on every core
+
+_worker_expert: Expert | None = None
+
+
+def _init_worker(game_name: str, config: ExpertConfig, seed: int) -> None:
+    global _worker_expert
+    _worker_expert = Expert(resolve_game(game_name), config, seed=seed)
+
+
+def _label_chunk(chunk: tuple[list[bytes], list[int | None]]) -> list[int]:
+    assert _worker_expert is not None, "worker not initialised"
+    return _worker_expert.label(*chunk)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class ExpertPool:
+    """A process pool of experts, each worker with its own emulator; keep it open across calls.
+
+    `label(states)` gives exactly what `Expert(game, config, seed=seed).label(states)` gives.
+    """
+
+    def __init__(self, game: Game, config: ExpertConfig | None = None, *, seed: int = 0,
+                 workers: int | None = None) -> None:
+        self.game = game
+        self.config = config or ExpertConfig()
+        self.seed = int(seed)
+        self.workers = default_workers() if workers is None else int(workers)
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=mp.get_context(_POOL_START),
+            initializer=_init_worker,
+            initargs=(game.name, self.config, self.seed),
+        )
+
+    def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]:
+        """The expert's action for each serialized state (`previous`: the action held before each)."""
+        states = [bytes(s) for s in states]
+        previous = _check_previous(states, previous)
+        if not states:
+            return []
+        size = max(1, -(-len(states) // (4 * self.workers)))  # a few chunks per worker balance the load
+        chunks = [(states[i : i + size], previous[i : i + size]) for i in range(0, len(states), size)]
+        return [action for labels in self._executor.map(_label_chunk, chunks) for action in labels]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ExpertPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def label_states(game: Game, states: Sequence[bytes], previous: Sequence[int | None] | None = None,
+                 config: ExpertConfig | None = None, *, seed: int = 0, workers: int = 1) -> list[int]:
+    """The expert's action for each serialized ALE state; `workers` > 1 fans out over processes."""
+    if workers <= 1:
+        return Expert(game, config, seed=seed).label(states, previous)
+    with ExpertPool(game, config, seed=seed, workers=workers) as pool:
+        return pool.label(states, previous)
+
+
+# ---------------------------------------------------------------------------------------------
+# Playing and recording
+
+
+@dataclass(frozen=True)
+class EpisodeProgress:
+    """Where one expert episode stands; sent while it plays and once at the end."""
+
+    index: int
+    seed: int
+    frames: int
+    decisions: int
+    score: float
+    lives: int
+    seconds: float
+    think_seconds: float = 0.0  # of `seconds`, the time spent deciding (the rest: emulating, recording)
+    lookahead_frames: int = 0  # emulator frames the expert simulated while deciding
+    done: bool = False
+    ended: str | None = None
+    path: str | None = None
+
+    @property
+    def decisions_per_s(self) -> float:
+        """Decisions a second of play, recording included."""
+        return self.decisions / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def labels_per_s(self) -> float:
+        """Decisions a second of thinking alone: the rate at which this process labels states."""
+        return self.decisions / self.think_seconds if self.think_seconds > 0 else 0.0
+
+
+def play_episode(
+    game: Game,
+    config: ExpertConfig,
+    *,
+    seed: int,
+    directory: Path | None = None,
+    max_frames: int | None = None,
+    index: int = 0,
+    report: Callable[[EpisodeProgress], None] | None = None,
+    report_every: int = 50,
+) -> EpisodeProgress:
+    """The expert plays one episode, recorded frame by frame as a person's would be; saved if `directory`.
+
+    The recording seed and the expert's seed are both `seed`. The expert decides every
+    `config.frameskip` frames and its action is held (and recorded) on each of those frames.
+    """
+    expert = Expert(game, config, seed=seed)
+    recorder = EpisodeRecorder(
+        game, seed=seed, player=EXPERT_PLAYER, source="expert", max_frames=max_frames,
+        extra={"expert": {"planner": "rollouts", "seed": seed, **asdict(config)}},
+    )
+    started = time.perf_counter()
+    thinking = 0.0
+    recorder.reset()
+
+    def progress(done: bool = False, path: Path | None = None) -> EpisodeProgress:
+        return EpisodeProgress(
+            index=index, seed=seed, frames=recorder.length, decisions=expert.decisions, score=recorder.score,
+            lives=recorder.lives, seconds=time.perf_counter() - started, think_seconds=thinking,
+            lookahead_frames=expert.frames_used, done=done,
+            ended=recorder.ended or ("quit" if done else None), path=str(path) if path else None,
+        )
+
+    try:
+        action = None
+        while not recorder.done:
+            state = recorder.clone_state()
+            tic = time.perf_counter()
+            action = expert.decide(state, action)
+            thinking += time.perf_counter() - tic
+            _hold(recorder, action, config.frameskip)
+            if report is not None and expert.decisions % report_every == 0:
+                report(progress())
+        path = recorder.save(directory) if directory is not None else None
+    finally:
+        recorder.close()
+    final = progress(done=True, path=path)
+    if report is not None:
+        report(final)
+    return final
+
+
+def _hold(recorder: EpisodeRecorder, action: int, frames: int) -> None:
+    for _ in range(frames):
+        if recorder.done:
+            return
+        recorder.step(action)
+
+
+def _play_in_worker(game_name: str, config: ExpertConfig, seed: int, directory: str | None,
+                    max_frames: int | None, index: int, reports) -> EpisodeProgress:
+    return play_episode(
+        resolve_game(game_name), config, seed=seed, directory=Path(directory) if directory else None,
+        max_frames=max_frames, index=index, report=reports.put,
+    )
+
+
+def play_episodes(
+    game: Game,
+    config: ExpertConfig,
+    seeds: Sequence[int],
+    *,
+    directory: Path | None = None,
+    max_frames: int | None = None,
+    workers: int = 1,
+    report: Callable[[EpisodeProgress], None] | None = None,
+) -> list[EpisodeProgress]:
+    """Play one episode per seed, `workers` at a time (one process each); results in seed order.
+
+    `report` is called in this process with every progress message, from every worker.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if workers == 1 or len(seeds) == 1:
+        return [
+            play_episode(game, config, seed=s, directory=directory, max_frames=max_frames, index=i, report=report)
+            for i, s in enumerate(seeds)
+        ]
+    context = mp.get_context(_POOL_START)
+    with context.Manager() as manager, ProcessPoolExecutor(min(workers, len(seeds)), mp_context=context) as pool:
+        reports = manager.Queue()
+        futures = [
+            pool.submit(_play_in_worker, game.name, config, s, str(directory) if directory else None,
+                        max_frames, i, reports)
+            for i, s in enumerate(seeds)
+        ]
+        while not all(f.done() for f in futures):
+            _drain(reports, report, timeout=0.2)
+        _drain(reports, report, timeout=0.0)
+        return [f.result() for f in futures]
+
+
+def _drain(reports, report: Callable[[EpisodeProgress], None] | None, timeout: float) -> None:
+    try:
+        message = reports.get(timeout=timeout) if timeout else reports.get_nowait()
+        while True:
+            if report is not None:
+                report(message)
+            message = reports.get_nowait()
+    except queue.Empty:
+        return

@@ -1,0 +1,120 @@
+"""DAgger on the real ROM with the real planner and real (tiny) training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, roll_out
+from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
+from agent.expert import Expert, ExpertConfig
+from agent.obs import ObsConfig, decision_labels
+from agent.policy import Policy, PolicyConfig
+from agent.train import TrainConfig, train
+from cli import app
+from recorder.games import make_env, resolve_game
+from recorder.recording import verify_episode
+from recorder.store import GameStore, load_episode
+from tests.conftest import record_scripted
+
+FAST_EXPERT = ExpertConfig(budget=120, depth=5)
+
+
+def test_beta_halves_each_round_and_rejects_nonsense():
+    assert [beta_for_round(r, 0.5) for r in (1, 2, 3)] == [0.5, 0.25, 0.125]
+    assert beta_for_round(4, 0.0) == 0.0
+    with pytest.raises(ValueError, match="rounds count from 1"):
+        beta_for_round(0)
+    with pytest.raises(ValueError, match=r"beta0 must be within \[0, 1\]"):
+        DaggerConfig(beta0=1.5)
+
+
+def test_rollout_stores_executed_actions_and_the_experts_labels(tmp_path):
+    game = resolve_game("pacman")
+    obs = ObsConfig()
+    policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=obs.stack)).eval()
+    expert = Expert(game, FAST_EXPERT, seed=0)
+    rollout = roll_out(policy, obs, game, expert, beta=0.5, seed=1, max_frames=240, directory=tmp_path,
+                       rng=np.random.default_rng(0))
+    episode = load_episode(rollout.path)
+    assert episode.info.source == "dagger" and episode.info.ended == "frame_cap"
+    assert verify_episode(rollout.path).ok
+    assert 0 < rollout.expert_decisions < rollout.decisions == len(decision_labels(episode.labels, 4))
+
+    # Replay the rollout; before each decision ask the expert afresh: the stored label is its answer.
+    env = make_env(game)
+    env.reset(seed=episode.info.seed)
+    ale = env.unwrapped.ale
+    labels = decision_labels(episode.labels, obs.frameskip)
+    previous = None
+    for decision, label in enumerate(labels.tolist()):
+        assert label == expert.decide(ale.cloneState().serialize(), previous), f"decision {decision}"
+        for step in range(decision * 4, min(decision * 4 + 4, len(episode))):
+            env.step(int(episode.actions[step]))
+        previous = int(episode.actions[decision * 4])
+    # Where the expert was in control, what was executed is its label.
+    executed = episode.actions[::4]
+    assert (executed == labels).sum() >= rollout.expert_decisions
+
+
+@pytest.fixture
+def bc_store(tmp_path) -> tuple[GameStore, Path]:
+    game = resolve_game("pacman")
+    store = GameStore(tmp_path / "data", "pacman")
+    record_scripted("pacman", store.demos, frames=600, seed=0)
+    record_scripted("pacman", store.demos, frames=600, seed=1)
+    result = train(game, store.episode_paths(), store.models, TrainConfig(epochs=1, val_fraction=0.0))
+    return store, result.best_checkpoint
+
+
+def test_rounds_aggregate_retrain_and_resume(bc_store):
+    store, start = bc_store
+    game = resolve_game("pacman")
+    config = DaggerConfig(rounds=1, episodes=1, max_frames=200, epochs=1, eval_episodes=1, eval_max_frames=800)
+    expert = Expert(game, FAST_EXPERT, seed=0)
+    first = DaggerRunner(game, store, start, PlannerCollector(game, expert, 200), config).run()
+    assert [r.round for r in first] == [1]
+    round_one = store.dagger_round(1)
+    assert len(list(round_one.glob("*.npz"))) == 1 and (round_one / "round.json").is_file()
+    assert first[0].new_labels == 50 and first[0].total_labels > first[0].new_labels
+    assert Path(first[0].checkpoint).is_file() and first[0].checkpoint != str(start)
+
+    files_before = sorted(p.name for p in round_one.iterdir())
+    again = DaggerRunner(game, store, start, PlannerCollector(game, expert, 200),
+                         DaggerConfig(**{**config.__dict__, "rounds": 2})).run()
+    assert [r.round for r in again] == [1, 2]
+    assert sorted(p.name for p in round_one.iterdir()) == files_before  # round 1 kept as it was
+    assert again[1].total_labels == again[0].total_labels + again[1].new_labels
+    assert finished_rounds(store.dagger) == again
+
+    plot = plot_rounds(again, store.reports / "dagger.png", game="pacman", expert_score=100.0, bc_score=5.0)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unfinished_round_keeps_its_rollouts(bc_store):
+    store, start = bc_store
+    game = resolve_game("pacman")
+    folder = store.dagger_round(1)
+    kept = record_scripted("pacman", folder, frames=100, seed=7)  # a rollout of an interrupted run
+    config = DaggerConfig(rounds=1, episodes=2, max_frames=200, epochs=1, eval_episodes=1, eval_max_frames=800)
+    collector = PlannerCollector(game, Expert(game, FAST_EXPERT, seed=0), 200)
+    results = DaggerRunner(game, store, start, collector, config).run()
+    assert kept.exists() and len(list(folder.glob("*.npz"))) == 2
+    assert results[0].new_labels == 25 + 50
+
+
+def test_round_result_round_trip(tmp_path):
+    result = RoundResult(round=3, beta=0.125, new_labels=10, total_labels=99, val_accuracy=0.5, score_mean=12.0,
+                         score_ci95=1.5, episodes=4, checkpoint="x.pt", seconds=3.0)
+    result.save(tmp_path / "round-003")
+    assert RoundResult.load(tmp_path / "round-003") == result
+    assert finished_rounds(tmp_path) == []  # round 1 is missing: nothing finished in order
+
+
+def test_cli_dagger_without_a_policy_says_to_train_first(data_root):
+    result = CliRunner().invoke(app, ["dagger", "--game", "pacman", "--data", str(data_root)])
+    assert result.exit_code == 2
+    assert "mimic train --game pacman" in result.output and "Traceback" not in result.output

@@ -1,0 +1,54 @@
+"""A real X server for end-to-end tests: a fresh Xvfb on a free display number, and xdotool."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+
+@contextmanager
+def xvfb() -> Iterator[str]:
+    """Start Xvfb on a free display number (Xvfb picks it and writes it to -displayfd); yield ":N"."""
+    for tool in ("Xvfb", "xdotool"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: install xvfb and xdotool (make system-deps)")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x1100x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
+    try:
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def x_env(display: str, **extra: str) -> dict[str, str]:
+    """The environment of a process that opens its window on `display` (no dummy video driver)."""
+    env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"}
+    return env | {"DISPLAY": display} | extra
+
+
+def xdotool(display: str, *args: str) -> str:
+    done = subprocess.run(["xdotool", *args], env=x_env(display), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, f"xdotool {' '.join(args)}: {done.stderr}"
+    return done.stdout.strip()
+
+
+def find_window(display: str) -> str:
+    """The game window (X11 class "mimic"), waiting until it is mapped; the pointer moved onto it."""
+    window = xdotool(display, "search", "--sync", "--classname", "^mimic$").split()[0]
+    xdotool(display, "mousemove", "--window", window, "40", "40")
+    return window
