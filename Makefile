@@ -26,17 +26,11 @@ system-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq xvfb xdotool >/dev/null; \
 	fi
 
-# Interim demo, until `mimic demo` lands: a SCRIPTED player (random arrow keys, not a person)
-# records 900 frames (15 s of game time, played un-throttled) of Pac-Man through the real play loop (window on SDL's dummy video driver),
-# into $(DEMO_DATA), not ./data; then `mimic data ls` and `mimic data verify` on it.
-DEMO_DATA ?= /tmp/arcade-mimic-demo
-
+# The main job, headless: the planning expert stands in for a person, records demonstrations,
+# behavioural cloning trains on them, two DAgger rounds run, the agent is scored against a
+# random one and an mp4 of it is written; everything lands in a new data/demo-<time>/ folder.
 demo: $(STAMP)
-	rm -rf "$(DEMO_DATA)"
-	SDL_VIDEODRIVER=dummy $(BIN)/python -m recorder.scripted --game pacman --frames 900 --max-frames 600 --data "$(DEMO_DATA)"
-	COLUMNS=$${COLUMNS:-120} $(BIN)/python -m cli data ls --data "$(DEMO_DATA)"
-	$(BIN)/python -m cli data verify --data "$(DEMO_DATA)"
-	@echo "Scripted recordings in $(DEMO_DATA); record your own with: mimic play --record --game pacman"
+	$(BIN)/mimic demo --game pacman
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest

@@ -34,6 +34,11 @@ class PolicyActor:
     def frameskip(self) -> int:
         return self.obs.frameskip
 
+    @property
+    def observation(self) -> np.ndarray:
+        """The stacked observation of the last decision (uint8, as training builds it)."""
+        return self.stack.observation
+
     def reset(self, frame: np.ndarray) -> None:
         self.stack.reset(frame)
 

@@ -140,20 +140,25 @@ def test_bad_settings_are_refused_with_what_was_expected():
 def test_an_episode_the_live_agent_plays_rebuilds_the_observations_it_acted_on(tmp_path):
     import torch
 
-    from agent.act import LiveAgent
-    from agent.policy import Policy, PolicyConfig
+    from agent.actor import PolicyActor
+    from agent.policy import Checkpoint, Policy, PolicyConfig
 
     game = resolve_game("pacman")
     config = ObsConfig(stack=3, frameskip=4)
     torch.manual_seed(0)
-    agent = LiveAgent(Policy(PolicyConfig(game.n_actions, stack=3)).eval(), config, rng=np.random.default_rng(0))
+    policy = Policy(PolicyConfig(game.n_actions, stack=3)).eval()
+    actor = PolicyActor(Checkpoint(policy, game.name, game.action_names, config, meta={}),
+                        rng=np.random.default_rng(0))
     recorder = EpisodeRecorder(game, seed=2, player="agent", source="expert", state_every=10_000)
-    action = agent.reset(recorder.reset())
-    seen, actions = [agent.observation], [action]
+    actor.reset(recorder.reset())
+    action, _ = actor.act(None)
+    seen, actions, recent = [actor.observation.copy()], [action], []
     while recorder.length < 120:
-        action = agent.observe(recorder.step(action).frame)
-        if recorder.length % 4 == 0:
-            seen.append(agent.observation)
+        recent.append(recorder.step(action).frame)
+        if len(recent) == config.frameskip:
+            action, _ = actor.act(np.stack(recent))
+            recent = []
+            seen.append(actor.observation.copy())
             actions.append(action)
     path = recorder.save(tmp_path)
     episode = load_episode(path)
