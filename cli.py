@@ -903,8 +903,8 @@ def demo(
     store = GameStore(root, chosen.name)
     config = DemoConfig(seed=seed)
     if quick:
-        config = DemoConfig(expert_episodes=2, expert_frames=400, budget=200, bc_epochs=2, rounds=2, rollout_frames=400,
-                            round_epochs=1, round_eval_episodes=2, eval_episodes=2, eval_max_frames=3000, seed=seed)
+        config = DemoConfig(expert_episodes=2, expert_frames=300, budget=120, bc_epochs=2, rounds=2, rollout_frames=300,
+                            round_epochs=1, round_eval_episodes=1, eval_episodes=2, eval_max_frames=2000, seed=seed)
     console.print(
         f"[bold]mimic demo[/] on {chosen.name} in {root}/: the planning expert (budget {config.budget} frames a "
         f"decision) stands in for a person.", highlight=False)
