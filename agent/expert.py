@@ -54,7 +54,7 @@ class ExpertConfig:
     """
 
     budget: int = 2000
-    depth: int = 20
+    depth: int = 30
     frameskip: int = 4
     life_penalty: float = 1000.0
     discount: float = 0.98
