@@ -228,7 +228,7 @@ def expert(
     budget: Annotated[int, typer.Option(help="Look-ahead per decision, in emulator frames.", min=1)] = 2000,
     depth: Annotated[int, typer.Option(help="Decisions per rollout (pacman wants 50: its death shows 130 frames late).", min=1)] = 30,
     frameskip: Annotated[int, typer.Option(help="Frames each decision is held.", min=1)] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.", min=0)] = 0,
     workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each [default: one per core].",
                                                 min=1)] = None,
     max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cut each episode after this many frames.",

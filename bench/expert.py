@@ -54,7 +54,8 @@ def main() -> None:
     for budget in budgets:
         config = ExpertConfig(budget=budget, depth=args.depth)
         tic = time.perf_counter()
-        results = play_episodes(game, config, seeds, max_frames=args.max_frames, workers=args.workers)
+        results = play_episodes(game, config, seeds, max_frames=args.max_frames, workers=args.workers,
+                                report=lambda p, b=budget: _log(console, b, p))
         wall = time.perf_counter() - tic
         for r in results:
             table.add_row(f"{budget:,}", str(r.seed), f"{r.score:,.0f}", f"{r.frames:,}", str(r.lives), r.ended,
@@ -72,6 +73,13 @@ def main() -> None:
     console.print(table)
     for line in lines:
         print(json.dumps(line))
+
+
+def _log(console: Console, budget: int, p) -> None:
+    """A line now and then while episodes play, so a long run shows where it is."""
+    if p.done or p.decisions % 500 == 0:
+        console.print(f"  budget {budget}, seed {p.seed}: {p.frames:,} frames, score {p.score:,.0f}, lives {p.lives}, "
+                      f"{p.labels_per_s:.1f} labels/s" + (f", ended {p.ended}" if p.done else ""), highlight=False)
 
 
 if __name__ == "__main__":
