@@ -52,7 +52,8 @@ class ExpertConfig:
     budget:       emulator frames of look-ahead per decision, over all actions and rollouts
     depth:        decisions per rollout (the first is the action being judged); a rollout must reach
                   past the frame where the game shows a lost life: Ms. Pac-Man shows it 78 frames
-                  after the last move that could avoid it, Pac-Man 130 (so use 50 there)
+                  after the last move that could avoid it (40 decisions = 160 frames leaves room),
+                  Pac-Man 130 (use 50 there)
     frameskip:    emulator frames each decision is held, in rollouts and in play
     life_penalty: points a rollout loses when a life is lost (and it stops there)
     discount:     weight per decision of later rewards (1.0: none); favours rewards that come sooner
@@ -60,7 +61,7 @@ class ExpertConfig:
     """
 
     budget: int = 2000
-    depth: int = 30
+    depth: int = 40
     frameskip: int = 4
     life_penalty: float = 1000.0
     discount: float = 0.98

@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--depth", type=int, default=30)
+    parser.add_argument("--depth", type=int, default=40)
     parser.add_argument("--max-frames", type=int, default=None, help="cap each episode (say so when reporting)")
     args = parser.parse_args()
 
