@@ -21,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import ale_py  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from agent.expert import ExpertConfig, play_episodes  # noqa: E402
+from agent.expert import Expert, ExpertConfig, play_episodes  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 
 
@@ -46,6 +47,8 @@ def main() -> None:
     cap = f"capped at {args.max_frames:,} frames" if args.max_frames else "uncapped (to game over)"
     console.print(f"{game.name}: budgets {budgets}, {len(seeds)} episodes each, {args.workers} workers, {cap}; "
                   f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    fps = emulator_speed(game)
+    console.print(f"bare emulator before the run: {fps:,.0f} frames/s in this process (the machine's load shows here)")
     table = Table(title=f"expert on {game.name}", title_justify="left")
     for column in ("budget", "seed", "score", "frames", "lives", "ended", "labels/s (1 core)", "sim frames/s", "play dec/s",
                    "wall s"):
@@ -73,6 +76,20 @@ def main() -> None:
     console.print(table)
     for line in lines:
         print(json.dumps(line))
+
+
+def emulator_speed(game, seconds: float = 3.0) -> float:
+    """Frames a second of the bare emulator (act + restore, as in rollouts), one process."""
+    ale = Expert(game, ExpertConfig(), seed=0).ale
+    actions = [ale_py.Action(a) for a in game.ale_actions] * 40
+    root = ale.cloneState()
+    frames, tic = 0, time.perf_counter()
+    while time.perf_counter() - tic < seconds:
+        ale.restoreState(root)
+        for action in actions:
+            ale.act(action)
+        frames += len(actions)
+    return frames / (time.perf_counter() - tic)
 
 
 def _log(console: Console, budget: int, p) -> None:
