@@ -227,9 +227,9 @@ def expert(
     game: GameOpt,
     episodes: Annotated[int, typer.Option("--episodes", "-n", help="Episodes to record.", min=1)] = 5,
     budget: Annotated[int, typer.Option(help="Look-ahead per decision, in emulator frames.", min=1)] = 2000,
-    depth: Annotated[int, typer.Option(help="Decisions per rollout.", min=1)] = 20,
+    depth: Annotated[int, typer.Option(help="Decisions per rollout (pacman wants 50: its death shows 130 frames late).", min=1)] = 40,
     frameskip: Annotated[int, typer.Option(help="Frames each decision is held.", min=1)] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.", min=0)] = 0,
     workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each [default: one per core].",
                                                 min=1)] = None,
     max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cut each episode after this many frames.",
@@ -263,7 +263,10 @@ def expert(
 
         def show(p) -> None:
             status = f"score {p.score:>7,.0f}  lives {p.lives}  {p.frames:>7,} frames  {p.decisions_per_s:5.1f} decisions/s"
-            progress.update(tasks[p.index], completed=p.frames, status=status + ("  done" if p.done else ""))
+            if p.done:  # the bar ends full, whether the game or the frame cap ended it
+                progress.update(tasks[p.index], total=p.frames, completed=p.frames, status=f"{status}  {p.ended}")
+            else:
+                progress.update(tasks[p.index], completed=p.frames, status=status)
 
         results = play_episodes(chosen, config, seeds, directory=store.demos, max_frames=max_frames,
                                 workers=workers, report=show)

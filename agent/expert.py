@@ -1,21 +1,25 @@
 """The planning expert: looks ahead with the emulator's own saved states, for any game.
 
-At a decision the expert restores the emulator state, tries every action of the game's minimal
-set as the first move of a few random rollouts (each decision held for `frameskip` frames, up to
-`depth` decisions), scores a rollout by its discounted reward minus a penalty when a life is
-lost, and picks the action with the best mean. The look-ahead budget is counted in emulator
-frames, so the expert plays the same on a fast machine and a slow one.
+At a decision the expert restores the emulator state and plays each action of the game's
+minimal set for one decision (`frameskip` frames). Actions that leave the emulator in the same
+state are one choice (Ms. Pac-Man reads the joystick only now and then: often all nine actions
+are one); when there is only one, no look-ahead is needed. Otherwise each distinct choice gets
+random rollouts (each decision held for `frameskip` frames, `depth` decisions in all) in rounds
+until the budget is spent; a rollout scores its discounted reward minus a penalty when a life
+is lost (and stops there). The best mean wins; among equally good choices the expert keeps
+holding the action it held before, as a person does. The budget is counted in emulator frames,
+so the expert plays the same on a fast machine and a slow one.
 
-A decision is a pure function of (game, config, seed, state): the random numbers of a
-decision come from the seed and a digest of the serialized state. So the expert labels a
-stored state exactly as it would act from it live, and a process pool labels a list of states
-exactly as one process does, in any order.
+A decision is a pure function of (game, config, seed, state, previous action): the random
+numbers of a decision come from the seed and a digest of the serialized state. So the expert
+labels a stored state exactly as it would act from it live, and a process pool labels a list
+of states exactly as one process does, in any order.
 
     expert = Expert(resolve_game("mspacman"), ExpertConfig(budget=2000), seed=0)
-    action = expert.decide(recorder.clone_state())        # index into the minimal action set
-    labels = expert.label(states)                         # one process
-    with ExpertPool(game, config, seed=0) as pool:        # every core
-        labels = pool.label(states)
+    action = expert.decide(recorder.clone_state(), previous)   # index into the minimal action set
+    labels = expert.label(states, previous_actions)            # one process
+    with ExpertPool(game, config, seed=0) as pool:             # every core
+        labels = pool.label(states, previous_actions)
 """
 
 from __future__ import annotations
@@ -46,7 +50,10 @@ class ExpertConfig:
     """How hard the expert thinks.
 
     budget:       emulator frames of look-ahead per decision, over all actions and rollouts
-    depth:        decisions per rollout (the first is the action being judged)
+    depth:        decisions per rollout (the first is the action being judged); a rollout must reach
+                  past the frame where the game shows a lost life: Ms. Pac-Man shows it 78 frames
+                  after the last move that could avoid it (40 decisions = 160 frames leaves room),
+                  Pac-Man 130 (use 50 there)
     frameskip:    emulator frames each decision is held, in rollouts and in play
     life_penalty: points a rollout loses when a life is lost (and it stops there)
     discount:     weight per decision of later rewards (1.0: none); favours rewards that come sooner
@@ -54,7 +61,7 @@ class ExpertConfig:
     """
 
     budget: int = 2000
-    depth: int = 20
+    depth: int = 40
     frameskip: int = 4
     life_penalty: float = 1000.0
     discount: float = 0.98
@@ -88,6 +95,8 @@ class Expert:
         self.game = game
         self.config = config or ExpertConfig()
         self.seed = int(seed)
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
         self.ale = ale_py.ALEInterface()
         self.ale.setFloat("repeat_action_probability", 0.0)  # the recording settings
         self.ale.setInt("frame_skip", 1)

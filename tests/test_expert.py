@@ -107,7 +107,7 @@ def test_expert_beats_a_random_agent_on_pacman():
     game = resolve_game("pacman")
     frames = 1000
     random_best = max(_random_score(game, seed, frames) for seed in range(3))
-    result = play_episode(game, ExpertConfig(budget=400), seed=0, max_frames=frames)
+    result = play_episode(game, ExpertConfig(budget=400, depth=20), seed=0, max_frames=frames)
     assert result.ended == "frame_cap" and result.frames > 900
     assert result.score > 2 * random_best, (result.score, random_best)
 
