@@ -34,8 +34,8 @@ from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.obs import FrameStack, ObsConfig
 from agent.train import TrainConfig, TrainResult, train
 from recorder.games import Game
-from recorder.recording import EpisodeRecorder
-from recorder.store import DamagedEpisodeError, GameStore, load_episode, read_info
+from recorder.recording import EpisodeRecorder, rollout_seed
+from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
 
 AGENT_PLAYER = "agent"
 START_FILE = "start.json"
@@ -206,7 +206,7 @@ class PlannerCollector:
 
         loaded = load_checkpoint(checkpoint, self.game)
         for episode in range(first, first + episodes):
-            seed = self.seed * 1_000_003 + round_index * 1_000 + episode
+            seed = rollout_seed(self.seed, round_index, episode)
             on_rollout(roll_out(
                 loaded.policy, loaded.obs, self.game, self.expert, beta=beta, seed=seed,
                 max_frames=self.max_frames, directory=folder, rng=np.random.default_rng(seed),
@@ -317,9 +317,9 @@ class DaggerRunner:
             if saved.get("checkpoint") == str(self.start_checkpoint):
                 return float(saved["score_mean"])
         report = self._evaluate(self.start_checkpoint, 0)
-        self.store.dagger.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"checkpoint": str(self.start_checkpoint), "score_mean": report.agent.mean,
-                                    "episodes": report.agent.n}))
+        text = json.dumps({"checkpoint": str(self.start_checkpoint), "score_mean": report.agent.mean,
+                           "episodes": report.agent.n}).encode()
+        atomic_write(path, lambda handle: handle.write(text))
         return report.agent.mean
 
     def _evaluate(self, checkpoint: Path, round_index: int) -> EvalReport:

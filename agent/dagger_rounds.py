@@ -9,9 +9,10 @@ episodes it already holds and carries on from there.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from recorder.store import atomic_write
 
 ROUND_FILE = "round.json"
 
@@ -45,12 +46,8 @@ class RoundResult:
     seconds: float
 
     def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / ROUND_FILE
-        tmp = folder / f".{ROUND_FILE}.tmp"
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(tmp, path)
-        return path
+        text = json.dumps(asdict(self), indent=2).encode()
+        return atomic_write(folder / ROUND_FILE, lambda handle: handle.write(text))
 
     @classmethod
     def load(cls, folder: Path) -> RoundResult:

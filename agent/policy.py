@@ -12,7 +12,6 @@ checkpoint for another game or action set is refused in one line naming both.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from torch import nn
 
 from agent.obs import ObsConfig
 from recorder.games import Game
+from recorder.store import atomic_write
 
 CHECKPOINT_FORMAT = 1
 # Acting runs a batch of a few observations: one intra-op thread is as fast, and on a busy
@@ -166,16 +166,7 @@ def save_checkpoint(
         "meta": meta or {},
         **(extra_state or {}),
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, lambda handle: torch.save(payload, handle))
 
 
 def read_checkpoint(path: Path) -> dict:

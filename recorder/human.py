@@ -50,7 +50,7 @@ from recorder.agent_loop import Actor, AgentLoop
 from recorder.games import FRAMES_PER_SECOND, Game
 from recorder.keys import DIRECTIONS, KEY_BINDINGS, action_for_keys
 from recorder.play import PlayConfig, PlayLoop
-from recorder.recording import EpisodeRecorder
+from recorder.recording import EpisodeRecorder, rollout_seed
 from recorder.store import NO_LABEL, STEP_MODE, load_episode
 
 pygame = window.pygame
@@ -127,6 +127,13 @@ class HumanConfig:
     def rewind_frames(self) -> int:
         return round(self.rewind_seconds * FRAMES_PER_SECOND)
 
+    def play_config(self, mode: str, *, round_index: int, folder: Path, first: int, episodes: int) -> PlayConfig:
+        """The window session of a round's rollouts, recorded into the round's folder."""
+        return PlayConfig(self.game, player=self.player, seed=rollout_seed(self.seed, round_index, first),
+                          scale=self.scale, speed=self.speed, episodes=episodes, record=True,
+                          directory=Path(folder), max_frames=self.max_frames, realtime=self.realtime,
+                          title=f"mimic dagger {self.game.name}: {mode}, round {round_index}")
+
 
 @dataclass(frozen=True)
 class HumanRollout:
@@ -139,11 +146,6 @@ class HumanRollout:
     expert_decisions: int  # decisions the person labelled
     paths: tuple[Path, ...] = ()  # every file of the rollout
     asked: int = 0  # review: questions shown
-
-
-def rollout_seed(seed: int, round_index: int, episode: int) -> int:
-    """The emulator seed of a rollout (the planner's rollouts use the same)."""
-    return seed * 1_000_003 + round_index * 1_000 + episode
 
 
 def labelled_decisions(labels: np.ndarray, frameskip: int) -> tuple[int, int]:
@@ -245,10 +247,7 @@ class TakeoverCollector:
     def make_loop(self, checkpoint: Path, *, round_index: int, folder: Path, first: int, episodes: int,
                   on_saved: Callable[[Path], None] = lambda path: None) -> AgentLoop:
         c = self.config
-        play = PlayConfig(c.game, player=c.player, seed=rollout_seed(c.seed, round_index, first), scale=c.scale,
-                          speed=c.speed, episodes=episodes, record=True, directory=Path(folder),
-                          max_frames=c.max_frames, realtime=c.realtime,
-                          title=f"mimic dagger {c.game.name}: takeover, round {round_index}")
+        play = c.play_config("takeover", round_index=round_index, folder=folder, first=first, episodes=episodes)
         return _TakeoverLoop(play, self.make_actor(Path(checkpoint)), on_saved=on_saved,
                              extra={"round": round_index, "mode": "takeover"})
 
@@ -819,10 +818,7 @@ class RewindCollector:
     def make_loop(self, checkpoint: Path, *, round_index: int, folder: Path, first: int, episodes: int,
                   on_rollout: Callable[[HumanRollout], None] = lambda r: None) -> RewindLoop:
         c = self.config
-        play = PlayConfig(c.game, player=c.player, seed=rollout_seed(c.seed, round_index, first), scale=c.scale,
-                          speed=c.speed, episodes=episodes, record=True, directory=Path(folder),
-                          max_frames=c.max_frames, realtime=c.realtime,
-                          title=f"mimic dagger {c.game.name}: rewind, round {round_index}")
+        play = c.play_config("rewind", round_index=round_index, folder=folder, first=first, episodes=episodes)
         return RewindLoop(play, self.make_actor(Path(checkpoint)), rewind_frames=c.rewind_frames,
                           round_index=round_index, first=first, on_rollout=on_rollout)
 

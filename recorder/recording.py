@@ -215,6 +215,11 @@ class EpisodeRecorder:
         self.env.close()
 
 
+def rollout_seed(seed: int, round_index: int, episode: int) -> int:
+    """The emulator seed of DAgger rollout `episode` of round `round_index` (planner and human alike)."""
+    return seed * 1_000_003 + round_index * 1_000 + episode
+
+
 # ---------------------------------------------------------------------------------------------
 # Replay
 

@@ -26,9 +26,10 @@ import os
 import secrets
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -160,19 +161,29 @@ def new_episode_id(player: str, started: dt.datetime) -> str:
     return f"{started:%Y%m%d-%H%M%S}-{safe}-{secrets.token_hex(2)}"
 
 
-def write_episode_file(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Write an npz atomically: hidden temporary name, fsync, rename."""
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file so that it is whole or absent: hidden temporary name, fsync, rename.
+
+    A crash or a kill at any moment leaves either the old file (or none) or the new one, never
+    a half-written file under `path`; the temporary file is removed when `write` fails.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_episode_file(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write an episode's npz atomically (see `atomic_write`)."""
+    return atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
 
 
 def pack_arrays(info: EpisodeInfo, frame_blob: bytes, ep) -> dict[str, np.ndarray]:

@@ -27,6 +27,7 @@ from recorder.human import (
 from recorder.recording import verify_episode
 from recorder.store import NO_LABEL, load_episode
 from recorder.window import pygame
+from tests.events import down, ticks, up
 
 PACMAN = resolve_game("pacman")
 A = {name: i for i, name in enumerate(PACMAN.action_names)}
@@ -66,17 +67,6 @@ def config(**overrides) -> HumanConfig:
     return HumanConfig(PACMAN, **{"max_frames": 60, "seed": 3, "scale": 1, "realtime": False, **overrides})
 
 
-def down(key):
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
-
-
-def up(key):
-    pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key))
-
-
-def ticks(loop, n):
-    for _ in range(n):
-        loop.tick()
 
 
 def runs(values) -> list[tuple[int, int]]:

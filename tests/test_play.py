@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from recorder.games import resolve_game
+from recorder.play import PlayConfig, PlayLoop
 from recorder.recording import verify_episode
 from recorder.store import load_episode
 from recorder.window import pygame
-
-from recorder.play import PlayConfig, PlayLoop
+from tests.events import down, ticks, up
 
 PACMAN = resolve_game("pacman")
 A = {name: i for i, name in enumerate(PACMAN.action_names)}
@@ -32,17 +32,6 @@ def loop(tmp_path):
     loop.close()
 
 
-def down(key):
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
-
-
-def up(key):
-    pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key))
-
-
-def ticks(loop, n):
-    for _ in range(n):
-        loop.tick()
 
 
 def saved_files(loop):
