@@ -330,11 +330,7 @@ def dagger(
 ) -> None:
     """DAgger: the policy plays, the expert says what it should have done, the labels join the data, retrain.
 
-    Rounds land in data/<game>/dagger/round-NNN/; a table grows as they finish, and a plot of
-    score against labels is written to data/<game>/reports/dagger.png. With --expert human you
-    label in a window: --mode takeover (hold keys to take over), review (answer questions after
-    each rollout) or rewind (a lost life rewinds the game and you play from there).
-    """
+    Rounds land in data/<game>/dagger/round-NNN/; a table grows as they finish, and a plot of score against labels is written to data/<game>/reports/dagger.png. With --expert human you label in a window: --mode takeover (hold keys to take over), review (answer questions after each rollout) or rewind (a lost life rewinds the game and you play from there)."""
     store = store_for(data, game)
     chosen = resolve(game)
     start = checkpoint if checkpoint is not None else store.models / "best.pt"
@@ -805,10 +801,7 @@ def watch(
 ) -> None:
     """Watch the trained agent play: score, the action taken and the policy's probabilities as bars.
 
-    Keys in the window: 1/2/3 or -/+ for the speed, P to pause, Esc to quit. With --video the
-    agent plays under the eval protocol (sticky actions, no-op starts) and every emulator frame
-    is rendered, without a display, into a real-speed mp4.
-    """
+    Keys in the window: 1/2/3 or -/+ for the speed, P to pause, Esc to quit. With --video the agent plays under the eval protocol (sticky actions, no-op starts) and every emulator frame is rendered, without a display, into a real-speed mp4."""
     import numpy as np
 
     chosen = resolve(game)
@@ -888,10 +881,7 @@ def demo(
 ) -> None:
     """Everything with no one at the keyboard: expert demonstrations, BC, two DAgger rounds, scores, a video.
 
-    The planning expert records a few episodes, behavioural cloning trains on them, two DAgger
-    rounds run with the planner as labeller, the final agent is scored against a random one with
-    the eval protocol, and a report, a plot and an mp4 of the agent are written.
-    """
+    The planning expert records a few episodes, behavioural cloning trains on them, two DAgger rounds run with the planner as labeller, the final agent is scored against a random one with the eval protocol, and a report, a plot and an mp4 of the agent are written."""
     import datetime as dt
     import time
 
