@@ -465,12 +465,15 @@ def _dagger_printer(game: str):
 
 def _print_rounds(results, game: str) -> None:
     table = Table(title=f"{game}: DAgger rounds", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("round", "beta", "new labels", "total labels", "val acc", "score ± 95%", "episodes", "time"):
+    for column in ("round", "beta", "+labels", "labels", "val acc", "score", "±95%", "evals", "time"):
         table.add_column(column, justify="right", no_wrap=True)
     for r in results:
         table.add_row(str(r.round), f"{r.beta:.3g}", f"{r.new_labels:,}", f"{r.total_labels:,}", f"{r.val_accuracy:.1%}",
-                      _plus_minus(r.score_mean, r.score_ci95), str(r.episodes), f"{r.seconds:.0f} s")
+                      f"{r.score_mean:,.1f}", "-" if r.score_ci95 is None else f"{r.score_ci95:,.1f}", str(r.episodes),
+                      f"{r.seconds:.0f} s")
     console.print(table)
+    console.print("[dim]+labels: labelled decisions the round added; labels: all in the training set; "
+                  "score: mean over `evals` evaluation episodes[/]", highlight=False)
 
 
 def _plus_minus(mean: float, ci95: float | None) -> str:

@@ -1,0 +1,161 @@
+"""Learning quality: the expert, BC on N expert steps, DAgger, and BC on as many labels as DAgger.
+
+    python bench/learning.py --game pacman --out /tmp/learning-pacman.json
+
+1. The planning expert records `--demos` episodes (at most `--demo-frames` frames each).
+2. BC trains on them ("BC, N demonstration decisions").
+3. DAgger runs `--rounds` rounds from that policy with the planner labelling (`--rollouts`
+   rollouts of at most `--rollout-frames` frames a round).
+4. In a second store the expert records more episodes until it holds at least as many
+   labelled decisions as DAgger's final training set; BC trains on those ("BC, same labels").
+5. Every policy is scored with the `eval` protocol (`--eval-episodes`, sticky actions 0.25, up
+   to 30 no-op starts, the frame cap printed), side by side in this one run.
+
+The expert's own score is that of its recorded demonstrations (recording settings: no sticky
+actions; episodes cut at `--demo-frames` when that cap is hit, which the table says).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, count_labels  # noqa: E402
+from agent.evaluate import REFERENCES, EvalConfig, evaluate_checkpoint, human_normalized  # noqa: E402
+from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes  # noqa: E402
+from agent.train import TrainConfig, train  # noqa: E402
+from recorder.games import resolve_game  # noqa: E402
+from recorder.store import GameStore, read_info  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--game", default="pacman")
+    parser.add_argument("--demos", type=int, default=2)
+    parser.add_argument("--demo-frames", type=int, default=4500)
+    parser.add_argument("--budget", type=int, default=600, help="planner frames per decision")
+    parser.add_argument("--epochs", type=int, default=10, help="BC epochs")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rollouts", type=int, default=1)
+    parser.add_argument("--rollout-frames", type=int, default=4500)
+    parser.add_argument("--round-epochs", type=int, default=4)
+    parser.add_argument("--round-eval-episodes", type=int, default=4)
+    parser.add_argument("--eval-episodes", type=int, default=30)
+    parser.add_argument("--eval-max-frames", type=int, default=108_000)
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    args = parser.parse_args()
+
+    game = resolve_game(args.game)
+    root = args.root or Path(tempfile.mkdtemp(prefix="mimic-learning-"))
+    dagger_store = GameStore(root / "dagger-run", game.name)
+    equal_store = GameStore(root / "bc-same-labels", game.name)
+    expert_config = ExpertConfig(budget=args.budget)
+    eval_config = EvalConfig(episodes=args.eval_episodes, max_frames=args.eval_max_frames, seed=args.seed + 7,
+                             random_baseline=True)
+    seconds: dict[str, float] = {}
+    rows: list[dict] = []
+    print(f"{game.name}: data in {root}; {platform.processor() or platform.machine()}, {default_workers()} cores")
+
+    def expert_demos(store: GameStore, seeds: list[int]) -> None:
+        play_episodes(game, expert_config, seeds, directory=store.demos, max_frames=args.demo_frames,
+                      workers=min(args.workers, len(seeds)))
+
+    def score(name: str, checkpoint: Path, labels: int, baseline: bool = False) -> None:
+        start = time.perf_counter()
+        config = eval_config if baseline else EvalConfig(**{**eval_config.__dict__, "random_baseline": False})
+        report, _ = evaluate_checkpoint(checkpoint, game, config, store=dagger_store, save=False)
+        seconds[f"eval {name}"] = time.perf_counter() - start
+        rows.append({"method": name, "labels": labels, **report.agent.summary(),
+                     "normalized": human_normalized(game.name, report.agent.mean)})
+        if baseline and report.random is not None:
+            rows.append({"method": "random agent", "labels": 0, **report.random.summary(),
+                         "normalized": human_normalized(game.name, report.random.mean)})
+        print(f"  {name}: {report.agent.mean:,.1f} ± {report.agent.ci95:,.1f} ({report.protocol})", flush=True)
+
+    # 1-2: expert demonstrations, BC on them
+    start = time.perf_counter()
+    expert_demos(dagger_store, [args.seed + i for i in range(args.demos)])
+    seconds["expert demonstrations"] = time.perf_counter() - start
+    demo_infos = [read_info(p) for p in dagger_store.episode_paths()]
+    expert_scores = [i.score for i in demo_infos]
+    cut = sum(i.ended == "frame_cap" for i in demo_infos)
+    train_config = TrainConfig(epochs=args.epochs, seed=args.seed)
+    start = time.perf_counter()
+    bc = train(game, dagger_store.episode_paths(), dagger_store.models / "bc", train_config)
+    seconds["BC training"] = time.perf_counter() - start
+    bc_labels = count_labels(dagger_store.episode_paths(), train_config.frameskip)
+    score(f"BC, {bc_labels:,} demonstration decisions", bc.best_checkpoint, bc_labels, baseline=True)
+
+    # 3: DAgger
+    start = time.perf_counter()
+    with ExpertPool(game, expert_config, seed=args.seed, workers=args.workers) as pool:
+        collector = PlannerCollector(game, Expert(game, expert_config, seed=args.seed), args.rollout_frames,
+                                     relabel=pool, seed=args.seed)
+        config = DaggerConfig(rounds=args.rounds, episodes=args.rollouts, max_frames=args.rollout_frames,
+                              epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
+                              eval_max_frames=args.eval_max_frames, seed=args.seed)
+        rounds = DaggerRunner(game, dagger_store, bc.best_checkpoint, collector, config).run()
+    seconds["DAgger rounds"] = time.perf_counter() - start
+    dagger_labels = rounds[-1].total_labels
+    score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint), dagger_labels)
+
+    # 4: BC on as many expert labels as DAgger used
+    start = time.perf_counter()
+    shutil.copytree(dagger_store.demos, equal_store.demos)
+    seed = args.seed + args.demos
+    while (have := count_labels(equal_store.episode_paths(), train_config.frameskip)) < dagger_labels:
+        # The last batch is cut so that the total lands on DAgger's label count (give or take a decision).
+        per_episode = -(-(dagger_labels - have) // args.workers)
+        frames = min(args.demo_frames, per_episode * train_config.frameskip)
+        play_episodes(game, expert_config, [seed + i for i in range(args.workers)], directory=equal_store.demos,
+                      max_frames=frames, workers=args.workers)
+        seed += args.workers
+    seconds["more expert demonstrations"] = time.perf_counter() - start
+    equal_labels = count_labels(equal_store.episode_paths(), train_config.frameskip)
+    start = time.perf_counter()
+    bc_equal = train(game, equal_store.episode_paths(), equal_store.models, train_config)
+    seconds["BC training (same labels)"] = time.perf_counter() - start
+    score(f"BC, same labels ({equal_labels:,})", bc_equal.best_checkpoint, equal_labels)
+
+    expert_mean = sum(expert_scores) / len(expert_scores)
+    result = {
+        "game": game.name, "date": time.strftime("%Y-%m-%d"), "args": {k: str(v) for k, v in vars(args).items()},
+        "expert": {"scores": expert_scores, "mean": expert_mean, "episodes_cut_at_cap": cut,
+                   "normalized": human_normalized(game.name, expert_mean)},
+        "rounds": [r.__dict__ for r in rounds], "rows": rows, "seconds": seconds,
+        "reference": REFERENCES.get(game.name, (None, None, None))[2],
+    }
+    print_markdown(result, args)
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+
+
+def print_markdown(result: dict, args) -> None:
+    expert = result["expert"]
+    norm = lambda x: "" if x is None else f"{x:.1f}%"  # noqa: E731
+    print(f"\n| {result['game']} | labels | mean ± 95% | median | min | max | human-normalized | vs expert |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    cut = f", {expert['episodes_cut_at_cap']} cut at {args.demo_frames:,} frames" if expert["episodes_cut_at_cap"] else ""
+    print(f"| expert (budget {args.budget}, {len(expert['scores'])} recorded episodes{cut}) | | "
+          f"{expert['mean']:,.1f} | | {min(expert['scores']):,.0f} | {max(expert['scores']):,.0f} | "
+          f"{norm(expert['normalized'])} | 1.00 |")
+    for row in result["rows"]:
+        ratio = row["mean"] / expert["mean"] if expert["mean"] else float("nan")
+        print(f"| {row['method']} | {row['labels']:,} | {row['mean']:,.1f} ± {row['ci95']:,.1f} | {row['median']:,.1f} | "
+              f"{row['min']:,.0f} | {row['max']:,.0f} | {norm(row['normalized'])} | {ratio:.2f} |")
+    print("\ntime: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()))
+
+
+if __name__ == "__main__":
+    main()
