@@ -66,6 +66,15 @@ def resolve(name: str) -> Game:
         fail(str(exc))
 
 
+def checkpoint_for(store: GameStore, game: Game, checkpoint: Path | None) -> Path:
+    """`--checkpoint`, else the game's models/best.pt; one line saying what to do when it is missing."""
+    path = checkpoint if checkpoint is not None else store.models / "best.pt"
+    if not path.is_file():
+        hint = f"train one with `mimic train --game {game.name}`" if checkpoint is None else "check the path"
+        fail(f"no checkpoint at {path}: {hint}")
+    return path
+
+
 def store_for(data: Path, game: str) -> GameStore:
     from recorder.store import GameStore
 
@@ -333,10 +342,7 @@ def dagger(
     Rounds land in data/<game>/dagger/round-NNN/; a table grows as they finish, and a plot of score against labels is written to data/<game>/reports/dagger.png. With --expert human you label in a window: --mode takeover (hold keys to take over), review (answer questions after each rollout) or rewind (a lost life rewinds the game and you play from there)."""
     store = store_for(data, game)
     chosen = resolve(game)
-    start = checkpoint if checkpoint is not None else store.models / "best.pt"
-    if not start.is_file():
-        hint = f"train one first with `mimic train --game {chosen.name}`" if checkpoint is None else "check the path"
-        fail(f"no policy to start DAgger from at {start}: {hint}")
+    start = checkpoint_for(store, chosen, checkpoint)
     from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, expert_demo_score, write_plot
     from agent.dagger_rounds import finished_rounds
     from agent.expert import Expert, ExpertConfig, ExpertPool
@@ -614,10 +620,7 @@ def eval_(
     """Score the trained policy under the standard protocol, next to a random agent and your own play."""
     store = store_for(data, game)
     the_game = resolve(game)
-    path = checkpoint if checkpoint is not None else store.models / "best.pt"
-    if not path.is_file():
-        hint = f"train one with `mimic train --game {the_game.name}`" if checkpoint is None else "check the path"
-        fail(f"no checkpoint at {path}: {hint}")
+    path = checkpoint_for(store, the_game, checkpoint)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from agent.evaluate import EvalConfig, evaluate_checkpoint
@@ -809,10 +812,7 @@ def watch(
 
     chosen = resolve(game)
     store = store_for(data, game)
-    path = checkpoint if checkpoint is not None else store.models / "best.pt"
-    if not path.is_file():
-        hint = f"train one with `mimic train --game {chosen.name}`" if checkpoint is None else "check the path"
-        fail(f"no checkpoint at {path}: {hint}")
+    path = checkpoint_for(store, chosen, checkpoint)
     if temperature <= 0:
         fail(f"--temperature must be > 0, got {temperature}; use --greedy for the most probable action")
     from agent.policy import CheckpointError, load_checkpoint
