@@ -138,18 +138,39 @@ class FrameEncoder:
 
 
 def decode_frames(blob: bytes, count: int, shape: tuple[int, ...]) -> np.ndarray:
-    raw = zlib.decompress(blob)
-    frames = np.frombuffer(raw, dtype=np.uint8)
-    expected = count * int(np.prod(shape))
-    if frames.size != expected:
-        raise ValueError(f"frame data holds {frames.size} bytes, expected {expected}")
-    deltas = frames.reshape((count, *shape))
-    frames = np.empty_like(deltas)
-    if count:
-        frames[0] = deltas[0]
-    for t in range(1, count):  # undo the XOR deltas, frame by frame
-        np.bitwise_xor(deltas[t], frames[t - 1], out=frames[t])
+    """All `count` frames of a deflated XOR-delta stream, as one (count, *shape) uint8 array."""
+    if count == 0:
+        return np.empty((0, *shape), dtype=np.uint8)
+    (frames,) = decode_chunks(blob, count, shape, chunk=count)
     return frames
+
+
+def decode_chunks(blob: bytes, count: int, shape: tuple[int, ...], chunk: int) -> Iterator[np.ndarray]:
+    """The frames of a deflated XOR-delta stream in order, `chunk` at a time (the last may be shorter).
+
+    Raises ValueError when the stream holds fewer or more than `count` frames.
+    """
+    frame_bytes = int(np.prod(shape))
+    inflater = zlib.decompressobj()
+    pending, previous, done = blob, None, 0
+    while done < count:
+        n = min(chunk, count - done)
+        raw = inflater.decompress(pending, n * frame_bytes)
+        pending = inflater.unconsumed_tail
+        if len(raw) < n * frame_bytes:
+            raise ValueError(f"frame data ends after {done + len(raw) // frame_bytes} of {count} frames")
+        deltas = np.frombuffer(raw, dtype=np.uint8).reshape((n, *shape))
+        frames = np.empty_like(deltas)
+        if previous is None:
+            frames[0] = deltas[0]
+        else:
+            np.bitwise_xor(deltas[0], previous, out=frames[0])
+        for t in range(1, n):  # undo the XOR deltas, frame by frame
+            np.bitwise_xor(deltas[t], frames[t - 1], out=frames[t])
+        previous, done = frames[-1], done + n
+        yield frames
+    if inflater.decompress(pending) + inflater.flush():
+        raise ValueError(f"frame data holds more than the {count} frames the metadata says")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,31 +408,7 @@ def iter_frames(path: Path, chunk: int = 512) -> Iterator[np.ndarray]:
         with _open(path) as data:
             info = _info(data)
             blob = data["frames"].tobytes()
-        shape = tuple(info.frame_shape)
-        frame_bytes = int(np.prod(shape))
-        total = info.length + 1
-        inflater = zlib.decompressobj()
-        previous = None
-        pending = b""
-        done = 0
-        while done < total:
-            want = min(chunk, total - done) * frame_bytes
-            raw = pending + inflater.decompress(inflater.unconsumed_tail or blob, want - len(pending))
-            blob = b""
-            pending = b""
-            if len(raw) < want:
-                raise ValueError(f"frame data ends after {done + len(raw) // frame_bytes} of {total} frames")
-            deltas = np.frombuffer(raw, dtype=np.uint8).reshape((-1, *shape))
-            frames = np.empty_like(deltas)
-            for t in range(len(deltas)):
-                ref = previous if t == 0 else frames[t - 1]
-                if ref is None:
-                    frames[0] = deltas[0]
-                else:
-                    np.bitwise_xor(deltas[t], ref, out=frames[t])
-            previous = frames[-1]
-            done += len(frames)
-            yield frames
+        yield from decode_chunks(blob, info.length + 1, tuple(info.frame_shape), chunk)
     except DamagedEpisodeError as exc:
         raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
     except Exception as exc:
