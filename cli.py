@@ -239,7 +239,7 @@ def expert(
     depth: Annotated[int, typer.Option(help="Decisions per rollout (pacman wants 50: its death shows 130 frames late).", min=1)] = 40,
     frameskip: Annotated[int, typer.Option(help="Frames each decision is held.", min=1)] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.", min=0)] = 0,
-    workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each [default: one per core].",
+    workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each (default: one per core).",
                                                 min=1)] = None,
     max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cut each episode after this many frames.",
                                                    min=1)] = None,
@@ -302,6 +302,11 @@ class ExpertKind(str, Enum):
     human = "human"
 
 
+class Keep(str, Enum):
+    best = "best"
+    last = "last"
+
+
 class HumanMode(str, Enum):
     takeover = "takeover"
     review = "review"
@@ -323,8 +328,12 @@ def dagger(
     expert: Annotated[ExpertKind, typer.Option(help="Who labels: the planning expert, or you.")] = ExpertKind.planner,
     mode: Annotated[HumanMode, typer.Option(help="How you label with --expert human.")] = HumanMode.takeover,
     budget: Annotated[int, typer.Option(help="Planner look-ahead per decision, in emulator frames.", min=1)] = 2000,
-    workers: Annotated[int | None, typer.Option(help="Processes labelling [default: one per core].", min=1)] = None,
-    checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from [default: models/best.pt].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes labelling (default: one per core).", min=1)] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from (default: models/best.pt).")] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature of the policy in rollouts and evaluations "
+                                               "(<1 sharper: 0.25 plays Pac-Man far better than 1, see BENCHMARKS.md).")] = 1.0,
+    keep: Annotated[Keep, typer.Option(help="Weights each round keeps: best (lowest validation loss) or last "
+                                         "(the last epoch's; plays better on noisy planner labels).")] = Keep.best,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
     queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1)] = 20,
     rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: a lost life takes the game back "
@@ -351,7 +360,8 @@ def dagger(
     human = expert is ExpertKind.human
     try:
         config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
-                              epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames, seed=seed)
+                              epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames,
+                              temperature=temperature, keep=keep.value, seed=seed)
         expert_config = ExpertConfig(budget=budget)
         human_config = _human_config(chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed,
                                      queries=queries, rewind_seconds=rewind_seconds, show_rollouts=show_rollouts,
@@ -381,10 +391,10 @@ def dagger(
     try:
         with nullcontext() if human else ExpertPool(chosen, expert_config, seed=seed, workers=workers) as pool:
             if human:
-                collector = _human_collector(chosen, mode.value, human_config, seed=seed)
+                collector = _human_collector(chosen, mode.value, human_config, seed=seed, temperature=temperature)
             else:
                 collector = PlannerCollector(chosen, Expert(chosen, expert_config, seed=seed), max_frames,
-                                             relabel=pool, seed=seed)
+                                             relabel=pool, temperature=temperature, seed=seed)
             runner = DaggerRunner(chosen, store, start, collector, config, on_event=_dagger_printer(chosen.name),
                                   warn=warn)
             bc_score = runner.start_score()
@@ -414,7 +424,7 @@ def _human_config(game, **options):
     return HumanConfig(game, max_frames=options.pop("max_frames"), show_rollout=show, **options)
 
 
-def _human_collector(game, mode: str, config, *, seed: int):
+def _human_collector(game, mode: str, config, *, seed: int, temperature: float = 1.0):
     """The window collector of `mode`; it makes the policy's actor from each round's checkpoint."""
     import numpy as np
 
@@ -423,7 +433,7 @@ def _human_collector(game, mode: str, config, *, seed: int):
     from recorder.human import make_collector
 
     def make_actor(path: Path) -> PolicyActor:
-        return PolicyActor(load_checkpoint(path, game), rng=np.random.default_rng(seed))
+        return PolicyActor(load_checkpoint(path, game), temperature=temperature, rng=np.random.default_rng(seed))
 
     return make_collector(mode, config, make_actor)
 
@@ -503,6 +513,10 @@ def train(
         bool, typer.Option("--class-weights/--no-class-weights", help="Weight the loss by inverse action frequency.")
     ] = False,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random shifts of up to 4 pixels.")] = False,
+    label_sets: Annotated[bool, typer.Option(
+        "--label-sets/--single-labels",
+        help="Learn every action the planner found as good as its label, not the label alone "
+             "(on Pac-Man it clones a worse player: BENCHMARKS.md).")] = False,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of episodes held out.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
@@ -524,7 +538,8 @@ def train(
     try:
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
-            class_weights=class_weights, augment=augment, seed=seed, device=device, threads=threads,
+            class_weights=class_weights, augment=augment, label_sets=label_sets, seed=seed, device=device,
+            threads=threads,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -792,9 +807,9 @@ def _print_play_summary(summary, record: bool) -> None:
 @app.command()
 def watch(
     game: GameOpt,
-    checkpoint: Annotated[Path | None, typer.Option(help="Policy to watch [default: models/best.pt].")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to watch (default: models/best.pt).")] = None,
     video: Annotated[Path | None, typer.Option(help="Render headless to this .mp4 instead of opening a window.")] = None,
-    episodes: Annotated[int | None, typer.Option(help="Episodes to play [default: until Esc; 1 with --video].",
+    episodes: Annotated[int | None, typer.Option(help="Episodes to play (default: until Esc; 1 with --video).",
                                                  min=1)] = None,
     greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (<1 sharper, >1 flatter).")] = 1.0,
@@ -875,7 +890,7 @@ def _render(game, loaded, video: Path, *, episodes: int, greedy: bool, temperatu
 def demo(
     game: Annotated[str, typer.Option("--game", "-g", help="Game to run the pipeline on.")] = "pacman",
     data: Annotated[Path | None, typer.Option(
-        "--data", help="Where to put this run [default: a new folder data/demo-<time>/, so nothing of yours is touched].",
+        "--data", help="Where to put this run (default: a new folder data/demo-<time>/, so nothing of yours is touched).",
     )] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: a smoke run of every step in about a minute.")] = False,
     video_frames: Annotated[int, typer.Option("--video-frames", help="Length of the final agent's video, in frames.",
@@ -932,7 +947,7 @@ def demo(
         result = run_demo(chosen, store, config, on_event=on_event, warn=warn)
     t0 = time.perf_counter()
     video = _render(chosen, load_checkpoint(result.final_checkpoint, chosen), store.videos / "demo.mp4", episodes=1,
-                    greedy=False, temperature=1.0, seed=seed, max_frames=video_frames, scale=3)
+                    greedy=False, temperature=config.temperature, seed=seed, max_frames=video_frames, scale=3)
     result.seconds["video"] = time.perf_counter() - t0
     console.print(f"expert demonstrations: mean score {result.expert_score:,.0f} "
                   f"(capped at {config.expert_frames:,} frames); BC policy before DAgger: {result.bc_score:,.1f}",

@@ -7,8 +7,9 @@ Built around the BC trainer (`agent.train.train`), not inheriting from it. Each 
    observation pipeline as training. With probability beta (`beta_for_round`) a decision is
    the expert's instead of the policy's. Before every decision the emulator state is saved.
 2. **Label.** The expert labels every decision's saved state (over a process pool; the
-   decisions it already took live keep their action). Each step gets its decision's label, so
-   `agent.obs.decision_labels` gives back exactly the expert's choice.
+   decisions it already took live keep their action), with the set of actions as good as the
+   label. Each step gets its decision's label and set, so `agent.obs.decision_targets` gives
+   back exactly the expert's judgement.
 3. **Aggregate.** The episodes are stored in `dagger/round-NNN/` in the store's format: the
    action executed and the label both kept, replayable like any recording.
 4. **Retrain** on everything recorded for the game (demos and every round), warm-started from
@@ -42,11 +43,13 @@ START_FILE = "start.json"
 
 
 class Labeller(Protocol):
-    """Anything that can say what to do in saved emulator states (the planning expert, a pool)."""
+    """Anything that can say what to do in saved emulator states (the planning expert, a pool):
+    the action, and the set of actions as good as it (a bitmask, see `agent.expert.Judgement`)."""
 
-    def decide(self, state: bytes, previous: int | None = None) -> int: ...
+    def judge(self, state: bytes, previous: int | None = None) -> tuple[int, int]: ...
 
-    def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]: ...
+    def judge_all(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None
+                  ) -> list[tuple[int, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ class DaggerConfig:
     eval_episodes: int = 10
     eval_max_frames: int = 108_000
     greedy: bool = False  # act greedily in rollouts (default: sample, as the policy will be run)
+    temperature: float = 1.0  # sampling temperature of rollouts and evaluations (<1: sharper)
+    # Which weights a round keeps: "best" (lowest validation loss) or "last" (the last epoch's).
+    # On the planner's noisy Pac-Man labels the validation loss is lowest while the policy is
+    # still near uniform, and the last epoch plays better (BENCHMARKS.md).
+    keep: str = "best"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -70,6 +78,10 @@ class DaggerConfig:
             raise ValueError(f"max frames per rollout must be at least 1, got {self.max_frames}")
         if self.epochs < 1:
             raise ValueError(f"epochs per round must be at least 1, got {self.epochs}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.keep not in ("best", "last"):
+            raise ValueError(f"keep must be 'best' or 'last', got {self.keep!r}")
         beta_for_round(1, self.beta0)  # validates beta0
 
     def beta(self, round_index: int) -> float:
@@ -108,6 +120,7 @@ def roll_out(
     directory: Path,
     rng: np.random.Generator,
     greedy: bool = False,
+    temperature: float = 1.0,
     extra: dict | None = None,
     relabel: Labeller | None = None,
 ) -> Rollout:
@@ -125,7 +138,7 @@ def roll_out(
         observation = stack.reset(recorder.reset())
         states: list[bytes] = []
         previous: list[int | None] = []
-        expert_actions: dict[int, int] = {}
+        expert_actions: dict[int, tuple[int, int]] = {}
         held: int | None = None
         frames = np.empty((obs.frameskip, *recorder.frame.shape), dtype=np.uint8)
         while not recorder.done:
@@ -133,10 +146,11 @@ def roll_out(
             states.append(state)
             previous.append(held)
             if rng.random() < beta:
-                action = expert.decide(state, held)
-                expert_actions[len(states) - 1] = action
+                judgement = expert.judge(state, held)
+                expert_actions[len(states) - 1] = judgement
+                action = judgement[0]
             else:
-                actions, _ = policy.act(observation, greedy=greedy, rng=rng)
+                actions, _ = policy.act(observation, greedy=greedy, temperature=temperature, rng=rng)
                 action = int(actions[0])
             n = 0
             while n < obs.frameskip and not recorder.done:
@@ -146,11 +160,12 @@ def roll_out(
             held = action
         todo = [i for i in range(len(states)) if i not in expert_actions]
         labeller = relabel if relabel is not None else expert
-        decided = labeller.label([states[i] for i in todo], [previous[i] for i in todo])
-        decision_label = dict(expert_actions)
-        decision_label.update(zip(todo, decided))
-        labels = np.repeat([decision_label[i] for i in range(len(states))], obs.frameskip)[: recorder.length]
-        recorder.relabel(labels)
+        decided = labeller.judge_all([states[i] for i in todo], [previous[i] for i in todo])
+        judged = dict(expert_actions)
+        judged.update(zip(todo, decided))
+        per_decision = np.array([tuple(judged[i]) for i in range(len(states))], dtype=np.int64).reshape(-1, 2)
+        labels, sets = (np.repeat(column, obs.frameskip)[: recorder.length] for column in per_decision.T)
+        recorder.relabel(labels, sets)
         path = recorder.save(directory)
         return Rollout(path, recorder.score, recorder.length, len(states), len(expert_actions))
     finally:
@@ -198,6 +213,7 @@ class PlannerCollector:
     max_frames: int
     relabel: Labeller | None = None
     greedy: bool = False
+    temperature: float = 1.0
     seed: int = 0
 
     def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
@@ -210,7 +226,7 @@ class PlannerCollector:
             on_rollout(roll_out(
                 loaded.policy, loaded.obs, self.game, self.expert, beta=beta, seed=seed,
                 max_frames=self.max_frames, directory=folder, rng=np.random.default_rng(seed),
-                greedy=self.greedy, extra={"round": round_index}, relabel=self.relabel,
+                greedy=self.greedy, temperature=self.temperature, extra={"round": round_index}, relabel=self.relabel,
             ))
 
 
@@ -272,7 +288,8 @@ class DaggerRunner:
         new_labels = count_labels(sorted(folder.glob("*.npz")), self.obs.frameskip)
         total_labels = count_labels(self.store.episode_paths(), self.obs.frameskip)
         trained = self._retrain(round_index, previous)
-        report = self._evaluate(trained.best_checkpoint, round_index)
+        kept = trained.best_checkpoint if self.config.keep == "best" else trained.last_checkpoint
+        report = self._evaluate(kept, round_index)
         result = RoundResult(
             round=round_index,
             beta=beta,
@@ -283,7 +300,7 @@ class DaggerRunner:
             score_mean=report.agent.mean,
             score_ci95=report.agent.ci95 if report.agent.n > 1 else None,
             episodes=report.agent.n,
-            checkpoint=str(trained.best_checkpoint),
+            checkpoint=str(kept),
             seconds=time.perf_counter() - start,
         )
         result.save(folder)
@@ -325,7 +342,8 @@ class DaggerRunner:
     def _evaluate(self, checkpoint: Path, round_index: int) -> EvalReport:
         eval_config = EvalConfig(
             episodes=self.config.eval_episodes, max_frames=self.config.eval_max_frames,
-            greedy=self.config.greedy, seed=self.config.seed + round_index, random_baseline=False,
+            greedy=self.config.greedy, temperature=self.config.temperature, seed=self.config.seed + round_index,
+            random_baseline=False,
         )
         report, _ = evaluate_checkpoint(checkpoint, self.game, eval_config, store=self.store)
         self.on_event(RoundEvent("evaluated", round_index, report))

@@ -24,16 +24,21 @@ from recorder.store import GameStore
 
 @dataclass(frozen=True)
 class DemoConfig:
-    expert_episodes: int = 2
+    expert_episodes: int = 8
     expert_frames: int = 3000  # per demonstration (50 s of play)
     budget: int = 600  # planner look-ahead per decision, in emulator frames
-    bc_epochs: int = 12
+    bc_epochs: int = 20
     rounds: int = 2
     rollout_frames: int = 3000
-    round_epochs: int = 4
+    round_epochs: int = 6
     round_eval_episodes: int = 4
     eval_episodes: int = 10
     eval_max_frames: int = 108_000
+    # The agent samples its actions at this temperature in rollouts, evaluation and the video: the
+    # planner's Pac-Man labels are noisy, and a policy cloned from them plays about like random when
+    # sampled as is (temperature 1) and 2-3x better sharpened (BENCHMARKS.md, label targets).
+    temperature: float = 0.25
+    keep: str = "last"  # the weights each training keeps (see DaggerConfig.keep)
     seed: int = 0
     workers: int = field(default_factory=default_workers)
 
@@ -84,12 +89,14 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
     start = time.perf_counter()
     dagger_config = DaggerConfig(
         rounds=config.rounds, episodes=1, max_frames=config.rollout_frames, epochs=config.round_epochs,
-        eval_episodes=config.round_eval_episodes, eval_max_frames=config.eval_max_frames, seed=config.seed,
+        eval_episodes=config.round_eval_episodes, eval_max_frames=config.eval_max_frames,
+        temperature=config.temperature, keep=config.keep, seed=config.seed,
     )
     with ExpertPool(game, expert_config, seed=config.seed, workers=config.workers) as pool:
         collector = PlannerCollector(game, Expert(game, expert_config, seed=config.seed), config.rollout_frames,
-                                     relabel=pool, seed=config.seed)
-        runner = DaggerRunner(game, store, bc.best_checkpoint, collector, dagger_config,
+                                     relabel=pool, temperature=config.temperature, seed=config.seed)
+        start_checkpoint = bc.best_checkpoint if config.keep == "best" else bc.last_checkpoint
+        runner = DaggerRunner(game, store, start_checkpoint, collector, dagger_config,
                               on_event=lambda e: tell(DemoEvent("dagger", e)), warn=warn)
         bc_score = runner.start_score()
         rounds = runner.run()
@@ -98,7 +105,8 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
     start = time.perf_counter()
     report, report_path = evaluate_checkpoint(
         Path(rounds[-1].checkpoint), game,
-        EvalConfig(episodes=config.eval_episodes, max_frames=config.eval_max_frames, seed=config.seed + 99),
+        EvalConfig(episodes=config.eval_episodes, max_frames=config.eval_max_frames, temperature=config.temperature,
+                   seed=config.seed + 99),
         store=store, on_episode=lambda who, i, score: tell(DemoEvent("eval", (who, i, score))),
     )
     seconds["evaluation"] = time.perf_counter() - start

@@ -19,7 +19,9 @@ Raw RGB frames (210x160x3 uint8, one per emulator frame) become the observation 
 **Decision alignment (labels).** Decision ``i`` covers the steps ``i*k .. i*k + k - 1``
 (fewer at the end of an episode). Its label is the most frequent label among those steps,
 ignoring steps without a label (-1, `NO_LABEL`); a tie goes to the tied label held first. A
-decision whose steps are all unlabelled gets -1 and is not trained on.
+decision whose steps are all unlabelled gets -1 and is not trained on. Its label set (the
+actions as good as the label, a bitmask; see `recorder.store`) is that of the first of its
+steps carrying the label.
 """
 
 from __future__ import annotations
@@ -204,18 +206,30 @@ class EpisodePooler:
 
 def decision_labels(labels: np.ndarray, frameskip: int) -> np.ndarray:
     """(D,) int16 label of each decision: the most frequent label over its steps (see module doc)."""
+    return decision_targets(labels, None, frameskip)[0]
+
+
+def decision_targets(labels: np.ndarray, label_sets: np.ndarray | None, frameskip: int) -> tuple[np.ndarray, np.ndarray]:
+    """(D,) int16 label and (D,) uint32 label set of each decision (see module doc).
+
+    `label_sets` None: each label stands alone (its own bit).
+    """
     labels = np.asarray(labels, dtype=np.int64)
+    sets = None if label_sets is None else np.asarray(label_sets, dtype=np.uint32)
     spans = decision_spans(len(labels), frameskip)
     out = np.full(len(spans), NO_LABEL, dtype=np.int16)
+    out_sets = np.zeros(len(spans), dtype=np.uint32)
     for i, (lo, hi) in enumerate(spans):
         covered = labels[lo:hi]
-        covered = covered[covered != NO_LABEL]
-        if covered.size == 0:
+        steps = np.flatnonzero(covered != NO_LABEL)
+        if steps.size == 0:
             continue
-        values, first, counts = np.unique(covered, return_index=True, return_counts=True)
+        values, first, counts = np.unique(covered[steps], return_index=True, return_counts=True)
         best = counts == counts.max()
-        out[i] = values[best][np.argmin(first[best])]
-    return out
+        pick = np.argmin(np.where(best, first, len(steps)))
+        out[i] = values[pick]
+        out_sets[i] = (1 << int(values[pick])) if sets is None else sets[lo + steps[first[pick]]]
+    return out, out_sets
 
 
 def stack_indices(n_decisions: int, stack: int, offset: int = 0) -> np.ndarray:

@@ -1,5 +1,14 @@
 """Behavioural cloning: cross-entropy on recorded (observation, label) pairs.
 
+A label may come with the set of actions as good as it (the planning expert's labels do: in
+Pac-Man a corridor makes four of five joystick positions one move, and rollouts often find two
+ways equally good). With `label_sets` the loss is -log of the probability the policy gives the
+whole set, and a decision counts as right when the policy's most likely action is in the set.
+It is off by default, measured: on the planner's Pac-Man labels it discards what the single
+label carries (the expert keeps its direction where ways tie) and the cloned agent plays like a
+random one (bench/label_targets.py). For a label that stands alone (a person's) both are plain
+cross-entropy and accuracy.
+
 The data set is one uint8 array of pooled 84x84 frames for all episodes (built by `agent.obs`
 while the episode files stream in, a chunk of raw frames at a time) plus, per decision, its
 label and the indices of its stack. A batch gathers its stacks by index; nothing is stored
@@ -20,9 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from agent.obs import NO_LABEL, OBS_SIZE, EpisodePooler, ObsConfig, decision_labels, stack_indices
+from agent.obs import NO_LABEL, OBS_SIZE, EpisodePooler, ObsConfig, decision_targets, stack_indices
 from agent.policy import (
     CheckpointError,
     Policy,
@@ -53,6 +61,7 @@ class TrainConfig:
     frameskip: int = 4
     val_fraction: float = 0.1
     class_weights: bool = False  # weight the loss by inverse action frequency (NOOP dominates)
+    label_sets: bool = False  # learn the set of actions as good as each label, not the label alone
     augment: bool = False  # random shifts of up to `shift` pixels
     shift: int = 4
     seed: int = 0
@@ -133,6 +142,7 @@ class BCData:
 
     pooled: np.ndarray  # (D, 84, 84) uint8, every decision of every episode
     labels: np.ndarray  # (D,) int16, NO_LABEL where not trained on
+    sets: np.ndarray  # (D,) uint32 bitmask of the actions as good as the label (0 where unlabelled)
     stacks: np.ndarray  # (D, stack) int64 indices into `pooled`
     episode: np.ndarray  # (D,) int32: which of `paths` the decision belongs to
     paths: list[Path]
@@ -146,7 +156,7 @@ class BCData:
 
     @property
     def nbytes(self) -> int:
-        return self.pooled.nbytes + self.labels.nbytes + self.stacks.nbytes + self.episode.nbytes
+        return self.pooled.nbytes + self.labels.nbytes + self.sets.nbytes + self.stacks.nbytes + self.episode.nbytes
 
 
 def load_data(
@@ -173,13 +183,14 @@ def load_data(
     total = sum(math.ceil(info.length / obs.frameskip) for _, info in infos)
     pooled = np.empty((total, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
     labels = np.empty(total, dtype=np.int16)
+    sets = np.empty(total, dtype=np.uint32)
     stacks = np.empty((total, obs.stack), dtype=np.int64)
     episode = np.empty(total, dtype=np.int32)
     kept: list[Path] = []
     at = 0
     for done, (path, info) in enumerate(infos, start=1):
         try:
-            part, part_labels = _pool_one(path, info.length, obs)
+            part, part_labels, part_sets = _pool_one(path, info.length, obs)
         except DamagedEpisodeError as exc:
             _tell(warn, str(exc))
             continue
@@ -189,16 +200,17 @@ def load_data(
         n = len(part)
         pooled[at : at + n] = part
         labels[at : at + n] = part_labels
+        sets[at : at + n] = part_sets
         stacks[at : at + n] = stack_indices(n, obs.stack, offset=at)
         episode[at : at + n] = len(kept)
         kept.append(path)
         at += n
     if at < total:  # some episode turned out damaged: shrink in place, no copy
-        pooled, labels, stacks, episode = pooled[:at], labels[:at], stacks[:at], episode[:at]
-    return BCData(pooled=pooled, labels=labels, stacks=stacks, episode=episode, paths=kept)
+        pooled, labels, sets, stacks, episode = pooled[:at], labels[:at], sets[:at], stacks[:at], episode[:at]
+    return BCData(pooled=pooled, labels=labels, sets=sets, stacks=stacks, episode=episode, paths=kept)
 
 
-def _pool_one(path: Path, length: int, obs: ObsConfig) -> tuple[np.ndarray, np.ndarray]:
+def _pool_one(path: Path, length: int, obs: ObsConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pooler = EpisodePooler(length, obs.frameskip)
     for chunk in iter_frames(path, chunk=obs.frameskip * 16):  # ~8 MB of raw frames at a time
         pooler.add(chunk)
@@ -206,8 +218,8 @@ def _pool_one(path: Path, length: int, obs: ObsConfig) -> tuple[np.ndarray, np.n
         pooled = pooler.finish()
     except ValueError as exc:
         raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
-    labels = load_episode(path, frames=False).labels
-    return pooled, decision_labels(labels, obs.frameskip)
+    episode = load_episode(path, frames=False)
+    return (pooled, *decision_targets(episode.labels, episode.label_sets, obs.frameskip))
 
 
 def _tell(warn: Callable[[str], None] | None, message: str) -> None:
@@ -229,21 +241,49 @@ def split_episodes(n_episodes: int, val_fraction: float, rng: np.random.Generato
 
 
 class Batcher:
-    """Gathers (obs uint8 (B, stack, 84, 84), labels int64 (B,)) from BCData by index."""
+    """Gathers (obs uint8 (B, stack, 84, 84), labels int64 (B,), allowed bool (B, actions)) by index.
 
-    def __init__(self, data: BCData, device: torch.device, *, shift: int = 0) -> None:
+    `allowed[i, a]`: action a is as good as sample i's label (its label set; with
+    `label_sets=False`, the label alone).
+    """
+
+    def __init__(self, data: BCData, device: torch.device, n_actions: int, *, shift: int = 0,
+                 label_sets: bool = False) -> None:
         self.pooled = torch.from_numpy(data.pooled)  # shares memory: no copy
         self.stacks = torch.from_numpy(data.stacks)
         self.labels = torch.from_numpy(data.labels.astype(np.int64))
+        labelled = data.labels >= 0
+        alone = np.where(labelled, np.left_shift(1, np.maximum(data.labels.astype(np.int64), 0)), 0)
+        sets = np.where(labelled, data.sets.astype(np.int64) | alone, 0) if label_sets else alone
+        self.allowed = torch.from_numpy((sets[:, None] >> np.arange(n_actions)) & 1 == 1)
         self.device = device
         self.shift = shift
 
-    def batch(self, ids: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, ids: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ids_t = torch.from_numpy(ids)
         obs = self.pooled[self.stacks[ids_t]]
         if self.shift and generator is not None:
             obs = random_shift(obs, self.shift, generator)
-        return obs.to(self.device, non_blocking=True), self.labels[ids_t].to(self.device, non_blocking=True)
+        return tuple(t.to(self.device, non_blocking=True) for t in (obs, self.labels[ids_t], self.allowed[ids_t]))
+
+
+def set_cross_entropy(logits: torch.Tensor, allowed: torch.Tensor, weights: torch.Tensor | None = None,
+                      reduction: str = "mean") -> torch.Tensor:
+    """-log p(allowed set): cross-entropy where any allowed action is right (one allowed: plain CE).
+
+    `weights` (B,) weighs each sample ("mean" then divides by their sum, as `F.cross_entropy` does).
+    """
+    nll = torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~allowed, float("-inf")), 1)
+    if weights is not None:
+        nll = nll * weights
+    if reduction == "sum":
+        return nll.sum()
+    return nll.sum() / (weights.sum() if weights is not None else len(nll))
+
+
+def argmax_in_set(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """(B,) bool: the policy's most likely action is one of the allowed."""
+    return allowed.gather(1, logits.argmax(1, keepdim=True)).squeeze(1)
 
 
 def random_shift(obs: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -320,7 +360,8 @@ class _Trainer:
         torch.manual_seed(config.seed)
         self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.stack)).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
-        self.batcher = Batcher(self.data, self.device, shift=config.shift if config.augment else 0)
+        self.batcher = Batcher(self.data, self.device, game.n_actions, shift=config.shift if config.augment else 0,
+                               label_sets=config.label_sets)
         weights = class_weights(self.data.labels[self.train_ids], game.n_actions) if config.class_weights else None
         self.loss_weights = None if weights is None else weights.to(self.device)
         self.history: list[EpochMetrics] = []
@@ -413,9 +454,9 @@ class _Trainer:
         start = time.perf_counter()
         for b in range(batches):
             ids = order[b * config.batch_size : (b + 1) * config.batch_size]
-            loss, hits = self._train_step(*self.batcher.batch(ids, generator))
+            loss, right = self._train_step(*self.batcher.batch(ids, generator))
             loss_sum += loss * len(ids)
-            correct += hits
+            correct += right
             seen += len(ids)
             if self.on_progress is not None:
                 elapsed = time.perf_counter() - start
@@ -437,27 +478,28 @@ class _Trainer:
             seconds=seconds,
         )
 
-    def _train_step(self, obs: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
+    def _train_step(self, obs: torch.Tensor, labels: torch.Tensor, allowed: torch.Tensor) -> tuple[float, int]:
         logits = self.policy(obs)
-        loss = F.cross_entropy(logits, labels, weight=self.loss_weights)
+        weights = None if self.loss_weights is None else self.loss_weights[labels]
+        loss = set_cross_entropy(logits, allowed, weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach()), int((logits.detach().argmax(1) == labels).sum())
+        return float(loss.detach()), int(argmax_in_set(logits.detach(), allowed).sum())
 
     @torch.inference_mode()
     def _validate(self, ids: np.ndarray) -> tuple[float, float, dict[str, float | None]]:
-        """Unweighted cross-entropy, accuracy and per-action recall over `ids`."""
+        """Unweighted loss, accuracy and per-action recall (by label; right when in the set) over `ids`."""
         self.policy.eval()
         n = self.game.n_actions
         hits, totals = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         loss_sum = 0.0
         for lo in range(0, len(ids), 256):
-            obs, labels = self.batcher.batch(ids[lo : lo + 256])
+            obs, labels, allowed = self.batcher.batch(ids[lo : lo + 256])
             logits = self.policy(obs)
-            loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+            loss_sum += float(set_cross_entropy(logits, allowed, reduction="sum"))
             labels_np = labels.cpu().numpy()
-            right = (logits.argmax(1) == labels).cpu().numpy()
+            right = argmax_in_set(logits, allowed).cpu().numpy()
             totals += np.bincount(labels_np, minlength=n)
             hits += np.bincount(labels_np[right], minlength=n)
         recall = {name: (float(hits[i] / totals[i]) if totals[i] else None) for i, name in enumerate(self.game.action_names)}
@@ -495,6 +537,8 @@ def describe(config: TrainConfig) -> str:
              f"frameskip {config.frameskip}", f"seed {config.seed}"]
     if config.class_weights:
         parts.append("class-weighted")
+    if config.label_sets:
+        parts.append("label sets")
     if config.augment:
         parts.append(f"shift ±{config.shift}px")
     return ", ".join(parts)

@@ -9,7 +9,8 @@
 4. In a second store the expert records more episodes until it holds at least as many
    labelled decisions as DAgger's final training set; BC trains on those ("BC, same labels").
 5. Every policy is scored with the `eval` protocol (`--eval-episodes`, sticky actions 0.25, up
-   to 30 no-op starts, the frame cap printed), side by side in this one run.
+   to 30 no-op starts, the frame cap printed), side by side in this one run. Policies act at
+   sampling temperature `--temperature` (rollouts too), as `mimic demo` runs them.
 
 The expert's own score is that of its recorded demonstrations (recording settings: no sticky
 actions; episodes cut at `--demo-frames` when that cap is hit, which the table says).
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--round-eval-episodes", type=int, default=4)
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--eval-max-frames", type=int, default=108_000)
+    parser.add_argument("--temperature", type=float, default=0.25, help="policy sampling temperature")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
@@ -62,7 +64,7 @@ def main() -> None:
     equal_store = GameStore(root / "bc-same-labels", game.name)
     expert_config = ExpertConfig(budget=args.budget)
     eval_config = EvalConfig(episodes=args.eval_episodes, max_frames=args.eval_max_frames, seed=args.seed + 7,
-                             random_baseline=True)
+                             temperature=args.temperature, random_baseline=True)
     seconds: dict[str, float] = {}
     rows: list[dict] = []
     print(f"{game.name}: data in {root}; {platform.processor() or platform.machine()}, {default_workers()} cores")
@@ -101,10 +103,10 @@ def main() -> None:
     start = time.perf_counter()
     with ExpertPool(game, expert_config, seed=args.seed, workers=args.workers) as pool:
         collector = PlannerCollector(game, Expert(game, expert_config, seed=args.seed), args.rollout_frames,
-                                     relabel=pool, seed=args.seed)
+                                     relabel=pool, temperature=args.temperature, seed=args.seed)
         config = DaggerConfig(rounds=args.rounds, episodes=args.rollouts, max_frames=args.rollout_frames,
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
-                              eval_max_frames=args.eval_max_frames, seed=args.seed)
+                              eval_max_frames=args.eval_max_frames, temperature=args.temperature, seed=args.seed)
         rounds = DaggerRunner(game, dagger_store, bc.best_checkpoint, collector, config).run()
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels

@@ -23,9 +23,10 @@ from recorder.store import (
     Episode,
     EpisodeInfo,
     FrameEncoder,
-    pack_arrays,
     load_episode,
     new_episode_id,
+    pack_arrays,
+    single_label_sets,
     write_episode_file,
 )
 
@@ -43,6 +44,7 @@ class Step:
 class _Buffers:
     actions: list[int] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
+    label_sets: list[int] = field(default_factory=list)
     rewards: list[int] = field(default_factory=list)
     lives: list[int] = field(default_factory=list)
     terminated: list[bool] = field(default_factory=list)
@@ -131,21 +133,29 @@ class EpisodeRecorder:
         self._buf.state_steps.append(self.length)
         self._buf.states.append(self.ale.cloneState().serialize())
 
-    def step(self, action: int, *, label: int | None = None, speed: float = 1.0) -> Step:
-        """Execute `action` for one emulator frame and record it; `label` defaults to `action`."""
+    def step(self, action: int, *, label: int | None = None, label_set: int | None = None,
+             speed: float = 1.0) -> Step:
+        """Execute `action` for one emulator frame and record it.
+
+        `label` defaults to `action`; `label_set` (a bitmask of the actions as good as the
+        label, see `recorder.store`) defaults to the label's own bit.
+        """
         if self._started is None:
             raise RuntimeError("call reset() before step()")
         if self.done:
             raise RuntimeError("the episode is over: save it or reset")
         if not 0 <= action < self.game.n_actions:
             raise ValueError(f"action {action} is outside {self.game.name}'s {self.game.n_actions} actions")
+        label = int(action if label is None else label)
+        label_set = ((1 << label) if label >= 0 else 0) if label_set is None else _check_set(label, int(label_set))
         if self.length and self.length % self.state_every == 0:
             self._snapshot()
         obs, reward, terminated, truncated, info = self.env.step(int(action))
         truncated = truncated or (self.max_frames is not None and self.length + 1 >= self.max_frames)
         buf = self._buf
         buf.actions.append(int(action))
-        buf.labels.append(int(action if label is None else label))
+        buf.labels.append(label)
+        buf.label_sets.append(label_set)
         buf.rewards.append(int(reward))
         buf.lives.append(int(info.get("lives", self.ale.lives())))
         buf.terminated.append(bool(terminated))
@@ -159,12 +169,21 @@ class EpisodeRecorder:
             self.ended = "game_over" if terminated else "frame_cap"
         return Step(obs, float(reward), bool(terminated), bool(truncated), buf.lives[-1])
 
-    def relabel(self, labels) -> None:
-        """Replace the per-step labels before saving (DAgger: the expert labels after the rollout)."""
+    def relabel(self, labels, label_sets=None) -> None:
+        """Replace the per-step labels before saving (DAgger: the expert labels after the rollout).
+
+        `label_sets` (bitmasks, one per step) default to each label's own bit.
+        """
         labels = [int(x) for x in labels]
         if len(labels) != self.length:
             raise ValueError(f"{len(labels)} labels for an episode of {self.length} steps")
-        self._buf.labels = labels
+        if label_sets is None:
+            sets = single_label_sets(labels).tolist()
+        else:
+            if len(label_sets) != len(labels):
+                raise ValueError(f"{len(label_sets)} label sets for {len(labels)} labels")
+            sets = [_check_set(label, int(s)) for label, s in zip(labels, label_sets)]
+        self._buf.labels, self._buf.label_sets = labels, sets
 
     def cut(self) -> None:
         """End the episode here, before the game is over (e.g. a rewound stretch handed back).
@@ -213,6 +232,16 @@ class EpisodeRecorder:
 
     def close(self) -> None:
         self.env.close()
+
+
+def _check_set(label: int, label_set: int) -> int:
+    if label < 0:
+        if label_set:
+            raise ValueError(f"an unlabelled step has label set {label_set:#b}; expected 0")
+        return 0
+    if not (label_set >> label) & 1:
+        raise ValueError(f"label set {label_set:#b} does not hold its label {label}")
+    return int(label_set)
 
 
 def rollout_seed(seed: int, round_index: int, episode: int) -> int:

@@ -7,6 +7,10 @@ An episode of T steps holds every emulator frame (frameskip 1, sticky actions of
     actions[0..T-1]  index into the game's minimal action set: the action held (executed)
     labels[0..T-1]   the action the policy should learn; equal to `actions` for human play,
                      the expert's choice for DAgger data, -1 where nobody labelled the step
+    label_sets[0..T-1]  uint32 bitmask over the action set: the actions as good as the label
+                     (bit a set: action a); the label's own bit for a person, every action the
+                     planning expert found equally good for its labels, 0 where unlabelled.
+                     Files written before this field existed read as the label's own bit.
     rewards, terminated, truncated, speeds [0..T-1]; lives[0..T]
     states           serialized ALE states (`ALEState.serialize`) taken before the actions
                      listed in `state_steps`, at least every `STATE_EVERY` frames
@@ -93,6 +97,7 @@ class Episode:
     frames: np.ndarray
     actions: np.ndarray
     labels: np.ndarray
+    label_sets: np.ndarray
     rewards: np.ndarray
     lives: np.ndarray
     terminated: np.ndarray
@@ -103,6 +108,12 @@ class Episode:
 
     def __len__(self) -> int:
         return len(self.actions)
+
+
+def single_label_sets(labels) -> np.ndarray:
+    """The label set of labels that stand alone: the label's own bit, 0 where unlabelled (-1)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    return np.where(labels >= 0, np.left_shift(1, np.maximum(labels, 0)), 0).astype(np.uint32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,6 +226,7 @@ def pack_arrays(info: EpisodeInfo, frame_blob: bytes, ep) -> dict[str, np.ndarra
         "frames": np.frombuffer(frame_blob, dtype=np.uint8),
         "actions": np.asarray(ep.actions, dtype=np.uint8),
         "labels": np.asarray(ep.labels, dtype=np.int16),
+        "label_sets": np.asarray(ep.label_sets, dtype=np.uint32),
         "rewards": np.asarray(ep.rewards, dtype=np.int32),
         "lives": np.asarray(ep.lives, dtype=np.int16),
         "terminated": np.asarray(ep.terminated, dtype=bool),
@@ -275,6 +287,7 @@ def load_episode(path: Path, *, frames: bool = True) -> Episode:
             frames=decoded,
             actions=arrays["actions"],
             labels=arrays["labels"],
+            label_sets=arrays["label_sets"] if "label_sets" in arrays else single_label_sets(arrays["labels"]),
             rewards=arrays["rewards"],
             lives=arrays["lives"],
             terminated=arrays["terminated"],
@@ -283,7 +296,7 @@ def load_episode(path: Path, *, frames: bool = True) -> Episode:
             state_steps=arrays["state_steps"],
             states=states,
         )
-        for name in ("actions", "labels", "rewards", "terminated", "truncated", "speeds"):
+        for name in ("actions", "labels", "label_sets", "rewards", "terminated", "truncated", "speeds"):
             if len(getattr(episode, name)) != length:
                 raise ValueError(f"{name} holds {len(getattr(episode, name))} steps, metadata says {length}")
         if len(episode.lives) != length + 1:

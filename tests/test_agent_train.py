@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from agent.obs import NO_LABEL, ObsConfig
 from agent.policy import CheckpointError, Policy, PolicyConfig, load_checkpoint, save_checkpoint
-from agent.train import NoDataError, TrainConfig, load_data, random_shift, train, train_game
+from agent.train import (
+    NoDataError, TrainConfig, argmax_in_set, load_data, random_shift, set_cross_entropy, train, train_game,
+)
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
 from recorder.store import GameStore
@@ -46,6 +49,42 @@ def test_training_drives_the_loss_down_and_fits_a_handful_of_samples_exactly(tmp
     actions, _ = policy.act(data.pooled[data.stacks[ids]], greedy=True)
     assert actions.tolist() == data.labels[ids].tolist()
     assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
+
+
+def test_set_loss_is_cross_entropy_for_one_action_and_minus_log_of_the_sets_probability():
+    logits = torch.tensor([[1.0, 2.0, 0.5], [0.0, 0.0, 3.0]])
+    labels = torch.tensor([1, 0])
+    alone = F.one_hot(labels, 3).bool()
+    assert torch.allclose(set_cross_entropy(logits, alone), F.cross_entropy(logits, labels))
+    weights = torch.tensor([2.0, 0.5, 1.0])
+    assert torch.allclose(set_cross_entropy(logits, alone, weights[labels]),
+                          F.cross_entropy(logits, labels, weight=weights))
+    allowed = torch.tensor([[True, True, False], [True, False, True]])
+    expected = -torch.log((logits.softmax(1) * allowed).sum(1)).mean()
+    assert torch.allclose(set_cross_entropy(logits, allowed), expected)
+    assert argmax_in_set(logits, allowed).tolist() == [True, True]
+    assert argmax_in_set(logits, alone).tolist() == [True, False]
+
+
+def test_the_policy_learns_a_label_set_where_single_labels_would_contradict_each_other(tmp_path):
+    """The same screens labelled now 1, now 2, both as good: with sets it puts its mass on {1, 2}."""
+    game = resolve_game("pacman")
+    recorder = EpisodeRecorder(game, seed=0, player="sets", state_every=10_000)
+    recorder.reset()
+    for t in range(400):  # the start screen: nothing moves for the first seconds, every stack alike
+        label = 1 + (t // 4) % 2
+        recorder.step(0, label=label, label_set=0b110)
+    path = recorder.save(tmp_path / "demos")
+    data = load_data([path], game, ObsConfig())
+    assert set(data.labels.tolist()) == {1, 2} and set(data.sets.tolist()) == {0b110}
+    config = TrainConfig(epochs=3, batch_size=20, lr=1e-3, val_fraction=0, device="cpu", threads=1, label_sets=True)
+    result = train(game, [path], tmp_path / "sets", config)
+    assert result.final.train_accuracy == 1.0
+    policy = load_checkpoint(result.last_checkpoint, game).policy
+    _, probs = policy.act(data.pooled[data.stacks[:1]], greedy=True)
+    assert probs[0, 1] + probs[0, 2] > 0.95
+    single = train(game, [path], tmp_path / "single", TrainConfig(**{**config.__dict__, "label_sets": False}))
+    assert single.final.train_accuracy < 0.75  # one label of two, at best about half right
 
 
 def test_split_is_by_episode_and_metrics_cover_every_action(tmp_path):

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, roll_out
 from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
 from agent.expert import Expert, ExpertConfig
-from agent.obs import ObsConfig, decision_labels
+from agent.obs import ObsConfig, decision_labels, decision_targets
 from agent.policy import Policy, PolicyConfig
 from agent.train import TrainConfig, train
 from cli import app
@@ -30,6 +31,27 @@ def test_beta_halves_each_round_and_rejects_nonsense():
         beta_for_round(0)
     with pytest.raises(ValueError, match=r"beta0 must be within \[0, 1\]"):
         DaggerConfig(beta0=1.5)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        DaggerConfig(temperature=0.0)
+    with pytest.raises(ValueError, match="keep must be 'best' or 'last'"):
+        DaggerConfig(keep="newest")
+
+
+def test_rollouts_sample_at_the_temperature_asked(tmp_path):
+    """A near-zero temperature plays the policy's most probable actions, as --greedy does."""
+    game = resolve_game("pacman")
+    obs = ObsConfig()
+    torch.manual_seed(3)
+    policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=obs.stack)).eval()
+    expert = Expert(game, ExpertConfig(budget=40, depth=2), seed=0)
+    played = {}
+    for name, options in {"greedy": {"greedy": True}, "cold": {"temperature": 1e-6},
+                          "warm": {"temperature": 1.0}}.items():
+        rollout = roll_out(policy, obs, game, expert, beta=0.0, seed=1, max_frames=200, directory=tmp_path / name,
+                           rng=np.random.default_rng(0), **options)
+        played[name] = load_episode(rollout.path, frames=False).actions.tolist()
+    assert played["cold"] == played["greedy"]
+    assert played["warm"] != played["greedy"]
 
 
 def test_rollout_stores_executed_actions_and_the_experts_labels(tmp_path):
@@ -48,10 +70,10 @@ def test_rollout_stores_executed_actions_and_the_experts_labels(tmp_path):
     env = make_env(game)
     env.reset(seed=episode.info.seed)
     ale = env.unwrapped.ale
-    labels = decision_labels(episode.labels, obs.frameskip)
+    labels, sets = decision_targets(episode.labels, episode.label_sets, obs.frameskip)
     previous = None
-    for decision, label in enumerate(labels.tolist()):
-        assert label == expert.decide(ale.cloneState().serialize(), previous), f"decision {decision}"
+    for decision, (label, as_good) in enumerate(zip(labels.tolist(), sets.tolist())):
+        assert (label, as_good) == expert.judge(ale.cloneState().serialize(), previous), f"decision {decision}"
         for step in range(decision * 4, min(decision * 4 + 4, len(episode))):
             env.step(int(episode.actions[step]))
         previous = int(episode.actions[decision * 4])

@@ -43,6 +43,10 @@ def test_same_seed_same_labels_in_any_order(pacman_states):
     assert first == again
     assert all(0 <= a < game.n_actions for a in first)
     assert len(set(first)) > 1  # it reacts to the state, not a constant
+    judged = Expert(game, SMALL, seed=7).judge_all(pacman_states)
+    assert [j.action for j in judged] == first
+    assert all(j.as_good >> j.action & 1 for j in judged)  # the set holds the action itself
+    assert any(j.as_good != 1 << j.action for j in judged)  # and, somewhere, more than it
 
 
 def test_label_of_a_stored_state_is_the_action_taken_live_from_it(tmp_path):
@@ -75,6 +79,8 @@ def test_where_the_game_ignores_the_joystick_the_expert_keeps_holding():
     recorder.close()
     expert = Expert(game, SMALL, seed=0)
     assert [expert.decide(start, held) for held in range(game.n_actions)] == list(range(game.n_actions))
+    every_action = (1 << game.n_actions) - 1
+    assert expert.judge(start, 3) == (3, every_action)  # all as good as each other
     with pytest.raises(ValueError, match="previous"):
         expert.label([start], [])
 
@@ -85,6 +91,7 @@ def test_pool_labels_equal_serial_labels(pacman_states):
     serial = Expert(game, SMALL, seed=11).label(pacman_states, held)
     with ExpertPool(game, SMALL, seed=11, workers=2) as pool:
         assert pool.label(pacman_states, held) == serial
+        assert pool.judge_all(pacman_states, held) == Expert(game, SMALL, seed=11).judge_all(pacman_states, held)
         assert pool.label(pacman_states[:3], held[:3]) == serial[:3]  # the pool stays usable
     assert label_states(game, pacman_states[:2], held[:2], SMALL, seed=11, workers=1) == serial[:2]
 

@@ -97,6 +97,26 @@ def test_missing_array_is_a_damaged_file_not_a_crash(tmp_path):
         load_episode(tmp_path / "nolabels.npz")
 
 
+def test_label_sets_round_trip_and_files_without_them_read_as_the_label_alone(tmp_path):
+    game = resolve_game("pacman")
+    recorder = EpisodeRecorder(game, seed=0, player="t")
+    recorder.reset()
+    recorder.step(1)  # a person's step: the label's own bit
+    recorder.step(2, label=3, label_set=0b11000)  # a judged step: 3 and 4 as good
+    recorder.step(0, label=-1)  # nobody labelled it
+    with pytest.raises(ValueError, match="does not hold its label 2"):
+        recorder.step(0, label=2, label_set=0b1)
+    path = recorder.save(tmp_path)
+    episode = load_episode(path, frames=False)
+    assert episode.labels.tolist() == [1, 3, -1]
+    assert episode.label_sets.tolist() == [0b10, 0b11000, 0]
+
+    data = dict(np.load(path))
+    del data["label_sets"]  # as files recorded before label sets existed
+    np.savez_compressed(tmp_path / "old.npz", **data)
+    assert load_episode(tmp_path / "old.npz", frames=False).label_sets.tolist() == [0b10, 0b1000, 0]
+
+
 def test_mspacman_recording_is_over_80x_smaller_than_raw_rgb(tmp_path):
     path = record_scripted("mspacman", tmp_path, frames=3000, seed=1)
     info = read_info(path)

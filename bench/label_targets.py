@@ -1,0 +1,85 @@
+"""What should behavioural cloning learn from the planner: its label, or the set of actions as good?
+
+    python bench/label_targets.py --game pacman --episodes 8 --seeds 1,2,3
+
+The planning expert records `--episodes` demonstrations (budget 600, 3,000 frames each, the
+sizes `mimic demo` uses). On the same data the policy is trained once per seed with each
+target: the single label (cross-entropy) and the label set (-log of the probability of every
+action the expert found as good). Each policy is scored with the eval protocol at sampling
+temperatures 1 and 0.25 (the last epoch's weights). Prints a markdown table: one row per target and seed, then the means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.evaluate import EvalConfig, evaluate_checkpoint  # noqa: E402
+from agent.expert import ExpertConfig, default_workers, play_episodes  # noqa: E402
+from agent.train import TrainConfig, train  # noqa: E402
+from recorder.games import resolve_game  # noqa: E402
+from recorder.store import GameStore  # noqa: E402
+
+TEMPERATURES = (1.0, 0.25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--game", default="pacman")
+    parser.add_argument("--episodes", type=int, default=8, help="expert demonstrations")
+    parser.add_argument("--frames", type=int, default=3000, help="frames per demonstration")
+    parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument("--seeds", default="1,2,3", help="training seeds")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=default_workers())
+    args = parser.parse_args()
+    game = resolve_game(args.game)
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = GameStore(Path(tmp), game.name)
+        start = time.perf_counter()
+        demos = play_episodes(game, ExpertConfig(budget=args.budget), [100 + i for i in range(args.episodes)],
+                              directory=store.demos, max_frames=args.frames, workers=args.workers)
+        print(f"expert: {args.episodes} demonstrations, mean score {np.mean([d.score for d in demos]):,.0f} "
+              f"in {args.frames:,} frames, {time.perf_counter() - start:.0f} s", flush=True)
+        header = " | ".join(f"score at T={t:g}" for t in TEMPERATURES)
+        print(f"\n| target | seed | train acc | val acc | {header} | train s |")
+        print("| --- | ---: | ---: | ---: |" + " ---: |" * len(TEMPERATURES) + " ---: |")
+        means: dict[str, list[list[float]]] = {}
+        for target in ("label", "set"):
+            for seed in seeds:
+                config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, label_sets=target == "set")
+                start = time.perf_counter()
+                result = train(game, store.episode_paths(), store.models / f"{target}-{seed}", config)
+                seconds = time.perf_counter() - start
+                scores = []
+                for temperature in TEMPERATURES:
+                    eval_config = EvalConfig(episodes=args.eval_episodes, temperature=temperature, seed=7,
+                                             random_baseline=False)
+                    report, _ = evaluate_checkpoint(result.last_checkpoint, game, eval_config, save=False)
+                    scores.append(report.agent)
+                means.setdefault(target, []).append([s.mean for s in scores])
+                final = result.final
+                cells = " | ".join(f"{s.mean:.1f} ± {s.ci95:.1f}" for s in scores)
+                print(f"| {target} | {seed} | {final.train_accuracy:.0%} | {final.val_accuracy:.0%} | {cells} | "
+                      f"{seconds:.0f} |", flush=True)
+        for target, rows in means.items():
+            cells = " | ".join(f"**{m:.1f}**" for m in np.mean(rows, axis=0))
+            print(f"| {target}: mean of {len(rows)} seeds | | | | {cells} | |")
+        random = evaluate_checkpoint(result.last_checkpoint, game, EvalConfig(episodes=args.eval_episodes, seed=7),
+                                     save=False)[0].random
+        print(f"\nrandom agent, same protocol: {random.mean:.1f} ± {random.ci95:.1f}")
+
+
+if __name__ == "__main__":
+    main()
