@@ -10,7 +10,8 @@
    labelled decisions as DAgger's final training set; BC trains on those ("BC, same labels").
 5. Every policy is scored with the `eval` protocol (`--eval-episodes`, sticky actions 0.25, up
    to 30 no-op starts, the frame cap printed), side by side in this one run. Policies act at
-   sampling temperature `--temperature` (rollouts too), as `mimic demo` runs them.
+   sampling temperature `--temperature` (rollouts too) and each training keeps the weights
+   `--keep` says, as `mimic demo` runs them.
 
 The expert's own score is that of its recorded demonstrations (recording settings: no sticky
 actions; episodes cut at `--demo-frames` when that cap is hit, which the table says).
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--eval-max-frames", type=int, default=108_000)
     parser.add_argument("--temperature", type=float, default=0.25, help="policy sampling temperature")
+    parser.add_argument("--keep", choices=("best", "last"), default="last", help="weights each training keeps")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
@@ -97,7 +99,8 @@ def main() -> None:
     bc = train(game, dagger_store.episode_paths(), dagger_store.models / "bc", train_config)
     seconds["BC training"] = time.perf_counter() - start
     bc_labels = count_labels(dagger_store.episode_paths(), train_config.frameskip)
-    score(f"BC, {bc_labels:,} demonstration decisions", bc.best_checkpoint, bc_labels, baseline=True)
+    kept = lambda result: result.best_checkpoint if args.keep == "best" else result.last_checkpoint  # noqa: E731
+    score(f"BC, {bc_labels:,} demonstration decisions", kept(bc), bc_labels, baseline=True)
 
     # 3: DAgger
     start = time.perf_counter()
@@ -106,8 +109,9 @@ def main() -> None:
                                      relabel=pool, temperature=args.temperature, seed=args.seed)
         config = DaggerConfig(rounds=args.rounds, episodes=args.rollouts, max_frames=args.rollout_frames,
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
-                              eval_max_frames=args.eval_max_frames, temperature=args.temperature, seed=args.seed)
-        rounds = DaggerRunner(game, dagger_store, bc.best_checkpoint, collector, config).run()
+                              eval_max_frames=args.eval_max_frames, temperature=args.temperature, keep=args.keep,
+                              seed=args.seed)
+        rounds = DaggerRunner(game, dagger_store, kept(bc), collector, config).run()
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels
     score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint), dagger_labels)
@@ -128,7 +132,7 @@ def main() -> None:
     start = time.perf_counter()
     bc_equal = train(game, equal_store.episode_paths(), equal_store.models, train_config)
     seconds["BC training (same labels)"] = time.perf_counter() - start
-    score(f"BC, same labels ({equal_labels:,})", bc_equal.best_checkpoint, equal_labels)
+    score(f"BC, same labels ({equal_labels:,})", kept(bc_equal), equal_labels)
 
     expert_mean = sum(expert_scores) / len(expert_scores)
     result = {
