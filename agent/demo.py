@@ -32,7 +32,7 @@ class DemoConfig:
     rollout_frames: int = 3000
     round_epochs: int = 6
     round_eval_episodes: int = 4
-    eval_episodes: int = 10
+    eval_episodes: int = 20
     eval_max_frames: int = 108_000
     # The agent samples its actions at this temperature in rollouts, evaluation and the video: the
     # planner's Pac-Man labels are noisy, and a policy cloned from them plays about like random when

@@ -6,7 +6,7 @@ Each seed runs the whole demo in a fresh temporary folder exactly as `mimic demo
 does (the video left out): expert demonstrations, behavioural cloning, two DAgger rounds with
 the planner, the final evaluation against a random agent. One row per seed: the time of each
 step, the BC policy's score, the final agent's and the random agent's (eval protocol, the
-demo's 10 episodes each), and whether the final agent is above random with its interval
+demo's 20 episodes each), and whether the final agent is above random with its interval
 clear of the random agent's.
 """
 
