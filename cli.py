@@ -331,7 +331,7 @@ def dagger(
     workers: Annotated[int | None, typer.Option(help="Processes labelling (default: one per core).", min=1)] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from (default: models/best.pt).")] = None,
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policy in rollouts and evaluations "
-                                               "(<1 sharper: 0.25 plays Pac-Man far better than 1, see BENCHMARKS.md).")] = 1.0,
+                                               "(<1 sharper: on Pac-Man 0.25 plays better than 1, see BENCHMARKS.md).")] = 1.0,
     keep: Annotated[Keep, typer.Option(help="Weights each round keeps: best (lowest validation loss) or last "
                                          "(the last epoch's; plays better on noisy planner labels).")] = Keep.best,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
