@@ -163,8 +163,9 @@ def roll_out(
         decided = labeller.judge_all([states[i] for i in todo], [previous[i] for i in todo])
         judged = dict(expert_actions)
         judged.update(zip(todo, decided))
-        per_decision = np.array([tuple(judged[i]) for i in range(len(states))], dtype=np.int64).reshape(-1, 2)
-        labels, sets = (np.repeat(column, obs.frameskip)[: recorder.length] for column in per_decision.T)
+        order = range(len(states))
+        labels = np.repeat([judged[i][0] for i in order], obs.frameskip)[: recorder.length]
+        sets = np.repeat([judged[i][1] for i in order], obs.frameskip)[: recorder.length]
         recorder.relabel(labels, sets)
         path = recorder.save(directory)
         return Rollout(path, recorder.score, recorder.length, len(states), len(expert_actions))

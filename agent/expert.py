@@ -313,7 +313,7 @@ class ExpertPool:
             return []
         size = max(1, -(-len(states) // (4 * self.workers)))  # a few chunks per worker balance the load
         chunks = [(states[i : i + size], previous[i : i + size]) for i in range(0, len(states), size)]
-        return [Judgement(*j) for part in self._executor.map(_judge_chunk, chunks) for j in part]
+        return [judgement for part in self._executor.map(_judge_chunk, chunks) for judgement in part]
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -42,7 +42,7 @@ from agent.policy import (
     torch_threads,
 )
 from recorder.games import Game
-from recorder.store import DamagedEpisodeError, GameStore, iter_frames, load_episode, read_info
+from recorder.store import DamagedEpisodeError, GameStore, iter_frames, load_episode, read_info, single_label_sets
 
 BEST_NAME = "best.pt"
 LAST_NAME = "last.pt"
@@ -252,9 +252,7 @@ class Batcher:
         self.pooled = torch.from_numpy(data.pooled)  # shares memory: no copy
         self.stacks = torch.from_numpy(data.stacks)
         self.labels = torch.from_numpy(data.labels.astype(np.int64))
-        labelled = data.labels >= 0
-        alone = np.where(labelled, np.left_shift(1, np.maximum(data.labels.astype(np.int64), 0)), 0)
-        sets = np.where(labelled, data.sets.astype(np.int64) | alone, 0) if label_sets else alone
+        sets = (data.sets if label_sets else single_label_sets(data.labels)).astype(np.int64)
         self.allowed = torch.from_numpy((sets[:, None] >> np.arange(n_actions)) & 1 == 1)
         self.device = device
         self.shift = shift
