@@ -165,6 +165,10 @@ def load_data(
 ) -> BCData:
     """Pool and label every episode in `paths`; damaged or foreign ones are skipped and passed to `warn`.
 
+    Within each folder the episodes are taken in order of their emulator seed (then file name),
+    not of their file names alone: a name starts with the second the episode began, so episodes
+    that parallel workers record come out in an order that changes from run to run, and with it
+    the validation split and the batches. By seed, the same recordings train the same policy.
     `on_load(done, total)` is called after each episode (total: the readable ones).
     """
     infos = []
@@ -180,6 +184,10 @@ def load_data(
         if info.length < 1:
             continue
         infos.append((Path(path), info))
+    folders: dict[Path, int] = {}  # folders keep the order they come in (demos, then rounds)
+    for path, _ in infos:
+        folders.setdefault(path.parent, len(folders))
+    infos.sort(key=lambda item: (folders[item[0].parent], item[1].seed, item[0].name))
     total = sum(math.ceil(info.length / obs.frameskip) for _, info in infos)
     pooled = np.empty((total, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
     labels = np.empty(total, dtype=np.int16)

@@ -17,7 +17,7 @@ from agent.train import (
 )
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
-from recorder.store import GameStore
+from recorder.store import GameStore, read_info
 from tests.conftest import record_scripted
 
 
@@ -49,6 +49,20 @@ def test_training_drives_the_loss_down_and_fits_a_handful_of_samples_exactly(tmp
     actions, _ = policy.act(data.pooled[data.stacks[ids]], greedy=True)
     assert actions.tolist() == data.labels[ids].tolist()
     assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
+
+
+def test_the_same_recordings_load_in_the_same_order_whatever_their_file_names(tmp_path):
+    """Parallel workers name episodes by the second they start: the order must come from the seeds."""
+    game = resolve_game("pacman")
+    first = [record_scripted("pacman", tmp_path / "a" / "demos", frames=40, seed=s) for s in (7, 3, 5)]
+    renamed = tmp_path / "b" / "demos"
+    renamed.mkdir(parents=True)
+    second = [Path(shutil.copy(path, renamed / name)) for path, name in zip(first, ("c.npz", "b.npz", "a.npz"))]
+    one = load_data(first, game, ObsConfig())
+    two = load_data([second[1], second[2], second[0]], game, ObsConfig())
+    assert [read_info(p).seed for p in one.paths] == [3, 5, 7] == [read_info(p).seed for p in two.paths]
+    assert np.array_equal(one.labels, two.labels) and np.array_equal(one.pooled, two.pooled)
+    assert np.array_equal(one.episode, two.episode)
 
 
 def test_set_loss_is_cross_entropy_for_one_action_and_minus_log_of_the_sets_probability():
