@@ -134,11 +134,22 @@ class Expert:
         """The action `decide` gives and the set of actions as good as it."""
         if previous is not None and not 0 <= previous < self.game.n_actions:
             raise ValueError(f"previous action {previous} is outside {self.game.name}'s {self.game.n_actions} actions")
-        key = [self.seed, _state_digest(state)]
-        groups = self._expand(ALEState(state))
-        values = self._evaluate_groups(groups, key)
-        self.decisions += 1
+        groups, values, key = self._look_ahead(state)
         return self._choose(groups, values, previous, np.random.default_rng(key))
+
+    def action_values(self, state: bytes) -> np.ndarray:
+        """(n_actions,) float: the value the expert's look-ahead gives each action from a serialized state.
+
+        The numbers `judge` chooses by (an action's value is its group's: the reward of its
+        decision, minus `life_penalty` if it loses a life, plus the discounted mean of the
+        rollouts after it), for a learner to imitate more than the argmax: how much worse each
+        other action is.
+        """
+        groups, group_values, _ = self._look_ahead(state)
+        values = np.empty(self.game.n_actions)
+        for group, value in zip(groups, group_values):
+            values[group.actions] = value
+        return values
 
     def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]:
         """The expert's action for each serialized state, in order (one process).
@@ -153,6 +164,14 @@ class Expert:
         return [self.judge(state, held) for state, held in zip(states, previous)]
 
     # -- steps of a decision ------------------------------------------------------------------------
+
+    def _look_ahead(self, state: bytes) -> tuple[list[_Group], np.ndarray, list[int]]:
+        """The groups of equivalent actions, the value of each, and the decision's random-number key."""
+        key = [self.seed, _state_digest(state)]
+        groups = self._expand(ALEState(state))
+        values = self._evaluate_groups(groups, key)
+        self.decisions += 1
+        return groups, values, key
 
     def _expand(self, root: ALEState) -> list[_Group]:
         """Play each action for one decision; actions that leave the same emulator state form one group."""

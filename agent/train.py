@@ -146,6 +146,7 @@ class BCData:
     stacks: np.ndarray  # (D, stack) int64 indices into `pooled`
     episode: np.ndarray  # (D,) int32: which of `paths` the decision belongs to
     paths: list[Path]
+    soft: np.ndarray | None = None  # (D, actions) float32 target distributions: when set, learnt instead of labels
 
     def samples(self, episodes: Sequence[int] | None = None) -> np.ndarray:
         """Indices of the labelled decisions (of the given episodes)."""
@@ -156,7 +157,8 @@ class BCData:
 
     @property
     def nbytes(self) -> int:
-        return self.pooled.nbytes + self.labels.nbytes + self.sets.nbytes + self.stacks.nbytes + self.episode.nbytes
+        soft = 0 if self.soft is None else self.soft.nbytes
+        return self.pooled.nbytes + self.labels.nbytes + self.sets.nbytes + self.stacks.nbytes + self.episode.nbytes + soft
 
 
 def load_data(
@@ -249,10 +251,11 @@ def split_episodes(n_episodes: int, val_fraction: float, rng: np.random.Generato
 
 
 class Batcher:
-    """Gathers (obs uint8 (B, stack, 84, 84), labels int64 (B,), allowed bool (B, actions)) by index.
+    """Gathers (obs uint8 (B, stack, 84, 84), labels int64 (B,), allowed bool (B, actions), soft) by index.
 
     `allowed[i, a]`: action a is as good as sample i's label (its label set; with
-    `label_sets=False`, the label alone).
+    `label_sets=False`, the label alone). `soft`: the data's target distributions (B, actions),
+    or None when it has none.
     """
 
     def __init__(self, data: BCData, device: torch.device, n_actions: int, *, shift: int = 0,
@@ -262,15 +265,17 @@ class Batcher:
         self.labels = torch.from_numpy(data.labels.astype(np.int64))
         sets = (data.sets if label_sets else single_label_sets(data.labels)).astype(np.int64)
         self.allowed = torch.from_numpy((sets[:, None] >> np.arange(n_actions)) & 1 == 1)
+        self.soft = None if data.soft is None else torch.from_numpy(data.soft.astype(np.float32))
         self.device = device
         self.shift = shift
 
-    def batch(self, ids: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, ids: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
         ids_t = torch.from_numpy(ids)
         obs = self.pooled[self.stacks[ids_t]]
         if self.shift and generator is not None:
             obs = random_shift(obs, self.shift, generator)
-        return tuple(t.to(self.device, non_blocking=True) for t in (obs, self.labels[ids_t], self.allowed[ids_t]))
+        soft = None if self.soft is None else self.soft[ids_t].to(self.device, non_blocking=True)
+        return (*(t.to(self.device, non_blocking=True) for t in (obs, self.labels[ids_t], self.allowed[ids_t])), soft)
 
 
 def set_cross_entropy(logits: torch.Tensor, allowed: torch.Tensor, weights: torch.Tensor | None = None,
@@ -280,6 +285,20 @@ def set_cross_entropy(logits: torch.Tensor, allowed: torch.Tensor, weights: torc
     `weights` (B,) weighs each sample ("mean" then divides by their sum, as `F.cross_entropy` does).
     """
     nll = torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~allowed, float("-inf")), 1)
+    if weights is not None:
+        nll = nll * weights
+    if reduction == "sum":
+        return nll.sum()
+    return nll.sum() / (weights.sum() if weights is not None else len(nll))
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
+                       reduction: str = "mean") -> torch.Tensor:
+    """-sum_a q(a) log p(a): cross-entropy to target distributions `targets` (B, actions).
+
+    `weights` and `reduction` as in `set_cross_entropy`; a one-hot target gives plain cross-entropy.
+    """
+    nll = -(targets * torch.log_softmax(logits, 1)).sum(1)
     if weights is not None:
         nll = nll * weights
     if reduction == "sum":
@@ -484,10 +503,11 @@ class _Trainer:
             seconds=seconds,
         )
 
-    def _train_step(self, obs: torch.Tensor, labels: torch.Tensor, allowed: torch.Tensor) -> tuple[float, int]:
+    def _train_step(self, obs: torch.Tensor, labels: torch.Tensor, allowed: torch.Tensor,
+                    soft: torch.Tensor | None) -> tuple[float, int]:
         logits = self.policy(obs)
         weights = None if self.loss_weights is None else self.loss_weights[labels]
-        loss = set_cross_entropy(logits, allowed, weights)
+        loss = _loss(logits, allowed, soft, weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -501,9 +521,9 @@ class _Trainer:
         hits, totals = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         loss_sum = 0.0
         for lo in range(0, len(ids), 256):
-            obs, labels, allowed = self.batcher.batch(ids[lo : lo + 256])
+            obs, labels, allowed, soft = self.batcher.batch(ids[lo : lo + 256])
             logits = self.policy(obs)
-            loss_sum += float(set_cross_entropy(logits, allowed, reduction="sum"))
+            loss_sum += float(_loss(logits, allowed, soft, reduction="sum"))
             labels_np = labels.cpu().numpy()
             right = argmax_in_set(logits, allowed).cpu().numpy()
             totals += np.bincount(labels_np, minlength=n)
@@ -535,6 +555,13 @@ class _Trainer:
         )
         if best:
             save_checkpoint(self.out_dir / BEST_NAME, self.policy, self.game, obs, meta=meta)
+
+
+def _loss(logits: torch.Tensor, allowed: torch.Tensor, soft: torch.Tensor | None,
+          weights: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
+    if soft is not None:
+        return soft_cross_entropy(logits, soft, weights, reduction)
+    return set_cross_entropy(logits, allowed, weights, reduction)
 
 
 def describe(config: TrainConfig) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import torch.nn.functional as F
 from agent.obs import NO_LABEL, ObsConfig
 from agent.policy import CheckpointError, Policy, PolicyConfig, load_checkpoint, save_checkpoint
 from agent.train import (
-    NoDataError, TrainConfig, argmax_in_set, load_data, random_shift, set_cross_entropy, train, train_game,
+    NoDataError, TrainConfig, argmax_in_set, load_data, random_shift, set_cross_entropy, soft_cross_entropy, train,
+    train_game,
 )
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
@@ -78,6 +80,32 @@ def test_set_loss_is_cross_entropy_for_one_action_and_minus_log_of_the_sets_prob
     assert torch.allclose(set_cross_entropy(logits, allowed), expected)
     assert argmax_in_set(logits, allowed).tolist() == [True, True]
     assert argmax_in_set(logits, alone).tolist() == [True, False]
+
+
+def test_soft_loss_is_cross_entropy_to_a_distribution():
+    logits = torch.tensor([[1.0, 2.0, 0.5], [0.0, 0.0, 3.0]])
+    labels = torch.tensor([1, 0])
+    weights = torch.tensor([2.0, 0.5, 1.0])
+    one_hot = F.one_hot(labels, 3).float()
+    assert torch.allclose(soft_cross_entropy(logits, one_hot), F.cross_entropy(logits, labels))
+    assert torch.allclose(soft_cross_entropy(logits, one_hot, weights[labels]),
+                          F.cross_entropy(logits, labels, weight=weights))
+    targets = torch.tensor([[0.2, 0.5, 0.3], [0.0, 0.25, 0.75]])
+    assert torch.allclose(soft_cross_entropy(logits, targets), F.cross_entropy(logits, targets))
+
+
+def test_with_soft_targets_the_policy_learns_the_distribution_not_the_label(tmp_path):
+    """Labels all say 1; the targets say 70% action 2, 30% action 1: the policy follows the targets."""
+    game = resolve_game("pacman")
+    path = record_scripted("pacman", tmp_path / "demos", frames=400, seed=0)  # the start screen: stacks alike
+    data = load_data([path], game, ObsConfig())
+    data.labels[:] = 1
+    soft = np.zeros((len(data.labels), game.n_actions), dtype=np.float32)
+    soft[:, 2], soft[:, 1] = 0.7, 0.3
+    config = TrainConfig(epochs=4, batch_size=20, lr=1e-3, val_fraction=0, device="cpu", threads=1)
+    result = train(game, [path], tmp_path / "soft", config, data=replace(data, soft=soft))
+    _, probs = load_checkpoint(result.last_checkpoint, game).policy.act(data.pooled[data.stacks[:1]], greedy=True)
+    assert abs(probs[0, 2] - 0.7) < 0.1 and abs(probs[0, 1] - 0.3) < 0.1
 
 
 def test_the_policy_learns_a_label_set_where_single_labels_would_contradict_each_other(tmp_path):

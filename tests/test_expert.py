@@ -49,6 +49,19 @@ def test_same_seed_same_labels_in_any_order(pacman_states):
     assert any(j.as_good != 1 << j.action for j in judged)  # and, somewhere, more than it
 
 
+def test_action_values_are_what_the_expert_chooses_by(pacman_states):
+    """The best actions by `action_values` are exactly the judgement's set, and they hold its action."""
+    game = resolve_game("pacman")
+    values = [Expert(game, SMALL, seed=7).action_values(s) for s in pacman_states]
+    judged = Expert(game, SMALL, seed=7).judge_all(pacman_states)
+    for v, judgement in zip(values, judged):
+        assert v.shape == (game.n_actions,)
+        best = np.flatnonzero(v >= v.max() - 1e-9)
+        assert judgement.action in best
+        assert judgement.as_good == sum(1 << int(a) for a in best)
+    assert any(np.ptp(v) > 0 for v in values)  # somewhere the look-ahead tells the actions apart
+
+
 def test_label_of_a_stored_state_is_the_action_taken_live_from_it(tmp_path):
     game = resolve_game("mspacman")
     path = record_scripted("mspacman", tmp_path, frames=1300, seed=1)
