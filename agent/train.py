@@ -157,8 +157,8 @@ class BCData:
 
     @property
     def nbytes(self) -> int:
-        soft = 0 if self.soft is None else self.soft.nbytes
-        return self.pooled.nbytes + self.labels.nbytes + self.sets.nbytes + self.stacks.nbytes + self.episode.nbytes + soft
+        arrays = (self.pooled, self.labels, self.sets, self.stacks, self.episode, self.soft)
+        return sum(a.nbytes for a in arrays if a is not None)
 
 
 def load_data(
