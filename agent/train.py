@@ -285,11 +285,7 @@ def set_cross_entropy(logits: torch.Tensor, allowed: torch.Tensor, weights: torc
     `weights` (B,) weighs each sample ("mean" then divides by their sum, as `F.cross_entropy` does).
     """
     nll = torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~allowed, float("-inf")), 1)
-    if weights is not None:
-        nll = nll * weights
-    if reduction == "sum":
-        return nll.sum()
-    return nll.sum() / (weights.sum() if weights is not None else len(nll))
+    return _reduce(nll, weights, reduction)
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
@@ -299,6 +295,10 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: tor
     `weights` and `reduction` as in `set_cross_entropy`; a one-hot target gives plain cross-entropy.
     """
     nll = -(targets * torch.log_softmax(logits, 1)).sum(1)
+    return _reduce(nll, weights, reduction)
+
+
+def _reduce(nll: torch.Tensor, weights: torch.Tensor | None, reduction: str) -> torch.Tensor:
     if weights is not None:
         nll = nll * weights
     if reduction == "sum":
