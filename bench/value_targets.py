@@ -16,7 +16,8 @@ On the same data the policy is trained once per seed with each target:
   ways tie, the values add how bad the others are).
 
 Each policy is scored with the eval protocol at sampling temperature 0.25 with its last epoch's
-weights. Prints a markdown table: one row per target and seed, then the means.
+weights. Prints a markdown table: one row per target and seed, then each target's mean over
+the seeds with its 95% interval.
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ def main() -> None:
                 print(f"| {name} | {seed} | {final.train_accuracy:.0%} | {final.val_accuracy:.0%} | "
                       f"{agent.mean:.1f} ± {agent.ci95:.1f} | {seconds:.0f} |", flush=True)
         for name, scores in means.items():
-            print(f"| {name}: mean of {len(scores)} seeds | | | | **{np.mean(scores):.1f}** | |")
+            spread = 1.96 * np.std(scores, ddof=1) / np.sqrt(len(scores)) if len(scores) > 1 else float("nan")
+            print(f"| {name}: mean of {len(scores)} seeds (± 95% over seeds) | | | | **{np.mean(scores):.1f}** ± "
+                  f"{spread:.1f} | |")
         random = evaluate_checkpoint(result.last_checkpoint, game, EvalConfig(episodes=args.eval_episodes, seed=7),
                                      save=False)[0].random
         print(f"\nrandom agent, same protocol: {random.mean:.1f} ± {random.ci95:.1f}")
