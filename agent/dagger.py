@@ -289,7 +289,7 @@ class DaggerRunner:
         new_labels = count_labels(sorted(folder.glob("*.npz")), self.obs.frameskip)
         total_labels = count_labels(self.store.episode_paths(), self.obs.frameskip)
         trained = self._retrain(round_index, previous)
-        kept = trained.best_checkpoint if self.config.keep == "best" else trained.last_checkpoint
+        kept = trained.checkpoint(self.config.keep)
         report = self._evaluate(kept, round_index)
         result = RoundResult(
             round=round_index,

@@ -96,8 +96,7 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
     with ExpertPool(game, expert_config, seed=config.seed, workers=config.workers) as pool:
         collector = PlannerCollector(game, Expert(game, expert_config, seed=config.seed), config.rollout_frames,
                                      relabel=pool, temperature=config.temperature, seed=config.seed)
-        start_checkpoint = bc.best_checkpoint if config.keep == "best" else bc.last_checkpoint
-        runner = DaggerRunner(game, store, start_checkpoint, collector, dagger_config,
+        runner = DaggerRunner(game, store, bc.checkpoint(config.keep), collector, dagger_config,
                               on_event=lambda e: tell(DemoEvent("dagger", e)), warn=warn)
         bc_score = runner.start_score()
         rounds = runner.run()

@@ -134,6 +134,12 @@ class TrainResult:
     def best(self) -> EpochMetrics:
         return self.history[self.best_epoch - 1]
 
+    def checkpoint(self, keep: str) -> Path:
+        """The weights to go on with: "best" (lowest validation loss) or "last" (the last epoch's)."""
+        if keep not in ("best", "last"):
+            raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
+        return self.best_checkpoint if keep == "best" else self.last_checkpoint
+
 
 # ---------------------------------------------------------------------------------------------
 # The data set

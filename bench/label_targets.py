@@ -22,36 +22,25 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.evaluate import EvalConfig, evaluate_checkpoint  # noqa: E402
-from agent.expert import ExpertConfig, default_workers, play_episodes  # noqa: E402
 from agent.train import TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore  # noqa: E402
+
+import planner_demos  # noqa: E402  (bench/, beside this script)
 
 TEMPERATURES = (1.0, 0.25)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--game", default="pacman")
-    parser.add_argument("--episodes", type=int, default=8, help="expert demonstrations")
-    parser.add_argument("--frames", type=int, default=3000, help="frames per demonstration")
-    parser.add_argument("--budget", type=int, default=600)
-    parser.add_argument("--seeds", default="1,2,3", help="training seeds")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=default_workers())
+    planner_demos.add_arguments(parser)
     args = parser.parse_args()
     game = resolve_game(args.game)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = planner_demos.training_seeds(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         store = GameStore(Path(tmp), game.name)
-        start = time.perf_counter()
-        demos = play_episodes(game, ExpertConfig(budget=args.budget), [100 + i for i in range(args.episodes)],
-                              directory=store.demos, max_frames=args.frames, workers=args.workers)
-        print(f"expert: {args.episodes} demonstrations, mean score {np.mean([d.score for d in demos]):,.0f} "
-              f"in {args.frames:,} frames, {time.perf_counter() - start:.0f} s", flush=True)
+        planner_demos.record(game, args, store.demos)
         header = " | ".join(f"score at T={t:g}" for t in TEMPERATURES)
         print(f"\n| target | seed | train acc | val acc | {header} | train s |")
         print("| --- | ---: | ---: | ---: |" + " ---: |" * len(TEMPERATURES) + " ---: |")

@@ -99,8 +99,7 @@ def main() -> None:
     bc = train(game, dagger_store.episode_paths(), dagger_store.models / "bc", train_config)
     seconds["BC training"] = time.perf_counter() - start
     bc_labels = count_labels(dagger_store.episode_paths(), train_config.frameskip)
-    kept = lambda result: result.best_checkpoint if args.keep == "best" else result.last_checkpoint  # noqa: E731
-    score(f"BC, {bc_labels:,} demonstration decisions", kept(bc), bc_labels, baseline=True)
+    score(f"BC, {bc_labels:,} demonstration decisions", bc.checkpoint(args.keep), bc_labels, baseline=True)
 
     # 3: DAgger
     start = time.perf_counter()
@@ -111,7 +110,7 @@ def main() -> None:
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
                               eval_max_frames=args.eval_max_frames, temperature=args.temperature, keep=args.keep,
                               seed=args.seed)
-        rounds = DaggerRunner(game, dagger_store, kept(bc), collector, config).run()
+        rounds = DaggerRunner(game, dagger_store, bc.checkpoint(args.keep), collector, config).run()
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels
     score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint), dagger_labels)
@@ -132,7 +131,7 @@ def main() -> None:
     start = time.perf_counter()
     bc_equal = train(game, equal_store.episode_paths(), equal_store.models, train_config)
     seconds["BC training (same labels)"] = time.perf_counter() - start
-    score(f"BC, same labels ({equal_labels:,})", kept(bc_equal), equal_labels)
+    score(f"BC, same labels ({equal_labels:,})", bc_equal.checkpoint(args.keep), equal_labels)
 
     expert_mean = sum(expert_scores) / len(expert_scores)
     result = {

@@ -37,11 +37,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.evaluate import EvalConfig, evaluate_checkpoint  # noqa: E402
-from agent.expert import Expert, ExpertConfig, default_workers, play_episodes  # noqa: E402
+from agent.expert import Expert, ExpertConfig  # noqa: E402
 from agent.train import TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.recording import EpisodeRecorder  # noqa: E402
 from recorder.store import GameStore, load_episode  # noqa: E402
+
+import planner_demos  # noqa: E402  (bench/, beside this script)
 
 TEMPERATURE = 0.25
 
@@ -76,30 +78,18 @@ def softmax(values: np.ndarray, tau: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--game", default="pacman")
-    parser.add_argument("--episodes", type=int, default=8, help="expert demonstrations")
-    parser.add_argument("--frames", type=int, default=3000, help="frames per demonstration")
-    parser.add_argument("--budget", type=int, default=600)
+    planner_demos.add_arguments(parser)
     parser.add_argument("--tau", type=float, default=2.0, help="softmax temperature of the values, in points")
-    parser.add_argument("--seeds", default="1,2,3", help="training seeds")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=default_workers())
     args = parser.parse_args()
     game = resolve_game(args.game)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = planner_demos.training_seeds(args)
     expert_config = ExpertConfig(budget=args.budget)
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"tau {args.tau:g} points")
 
     with tempfile.TemporaryDirectory() as tmp:
         store = GameStore(Path(tmp), game.name)
-        start = time.perf_counter()
-        demos = play_episodes(game, expert_config, [100 + i for i in range(args.episodes)],
-                              directory=store.demos, max_frames=args.frames, workers=args.workers)
-        print(f"expert: {args.episodes} demonstrations, mean score {np.mean([d.score for d in demos]):,.0f} "
-              f"in {args.frames:,} frames, {time.perf_counter() - start:.0f} s", flush=True)
+        planner_demos.record(game, args, store.demos)
 
         base = TrainConfig(epochs=args.epochs, lr=args.lr)
         data = load_data(store.episode_paths(), game, base.obs)

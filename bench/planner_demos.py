@@ -1,0 +1,44 @@
+"""What bench/label_targets.py and bench/value_targets.py share: the expert's demonstrations to train on.
+
+Both compare training targets on the same data: `--episodes` demonstrations of `--frames`
+frames at `--budget`, seeds 100 and up (so the two scripts record the same games), trained once
+per `--seeds` entry and scored over `--eval-episodes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from agent.expert import ExpertConfig, default_workers, play_episodes
+from recorder.games import Game
+
+FIRST_SEED = 100
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--game", default="pacman")
+    parser.add_argument("--episodes", type=int, default=8, help="expert demonstrations")
+    parser.add_argument("--frames", type=int, default=3000, help="frames per demonstration")
+    parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument("--seeds", default="1,2,3", help="training seeds")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=default_workers())
+
+
+def training_seeds(args: argparse.Namespace) -> list[int]:
+    return [int(s) for s in args.seeds.split(",")]
+
+
+def record(game: Game, args: argparse.Namespace, directory: Path) -> None:
+    """The expert records the demonstrations into `directory`; prints their mean score and the time."""
+    start = time.perf_counter()
+    demos = play_episodes(game, ExpertConfig(budget=args.budget), [FIRST_SEED + i for i in range(args.episodes)],
+                          directory=directory, max_frames=args.frames, workers=args.workers)
+    print(f"expert: {args.episodes} demonstrations, mean score {np.mean([d.score for d in demos]):,.0f} "
+          f"in {args.frames:,} frames, {time.perf_counter() - start:.0f} s", flush=True)
