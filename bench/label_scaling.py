@@ -1,0 +1,92 @@
+"""Does behavioural cloning get better with more of the planner's labels, and how fast?
+
+    python bench/label_scaling.py --game pacman --episodes 64 --sizes 8,16,32,64 --seeds 1,2,3
+
+The planning expert records `--episodes` demonstrations (budget 600, 3,000 frames each: the
+sizes `mimic demo` uses; seeds 100 and up, so the first 8 are bench/label_targets.py's). For
+each size in `--sizes` the policy is trained on that many demonstrations (the first by seed,
+so every size holds the smaller ones) once per training seed, with the demo's settings (20
+epochs, learning rate 2.5e-4, the last epoch's weights), and scored with the eval protocol
+at sampling temperature 0.25. Prints a markdown table: one row per size and seed, then each
+size's mean over the seeds with its 95% interval and its share of the expert's demo score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.evaluate import EvalConfig, evaluate_checkpoint  # noqa: E402
+from agent.train import TrainConfig, load_data, train  # noqa: E402
+from recorder.games import resolve_game  # noqa: E402
+from recorder.store import GameStore, read_info  # noqa: E402
+
+import planner_demos  # noqa: E402  (bench/, beside this script)
+
+TEMPERATURE = 0.25
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    planner_demos.add_arguments(parser)
+    parser.add_argument("--sizes", default="8,16,32,64", help="numbers of demonstrations to train on")
+    parser.set_defaults(episodes=64, epochs=20, lr=2.5e-4, eval_episodes=20)
+    args = parser.parse_args()
+    game = resolve_game(args.game)
+    seeds = planner_demos.training_seeds(args)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if max(sizes) > args.episodes:
+        parser.error(f"--sizes goes up to {max(sizes)} demonstrations but --episodes records {args.episodes}")
+    print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+          f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes at T={TEMPERATURE:g}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = GameStore(Path(tmp), game.name)
+        planner_demos.record(game, args, store.demos)
+        by_seed = sorted(store.episode_paths(), key=lambda p: read_info(p).seed)
+        expert = float(np.mean([read_info(p).score for p in by_seed]))
+
+        print("\n| demos | decisions | seed | train acc | val acc | score | train s |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        means: dict[int, list[float]] = {}
+        decisions: dict[int, int] = {}
+        for size in sizes:
+            config = TrainConfig(epochs=args.epochs, lr=args.lr)
+            data = load_data(by_seed[:size], game, config.obs)
+            decisions[size] = len(data.samples())
+            for seed in seeds:
+                start = time.perf_counter()
+                result = train(game, data.paths, store.models / f"{size}-{seed}", TrainConfig(
+                    epochs=args.epochs, lr=args.lr, seed=seed), data=data)
+                seconds = time.perf_counter() - start
+                eval_config = EvalConfig(episodes=args.eval_episodes, temperature=TEMPERATURE, seed=7,
+                                         random_baseline=False)
+                agent = evaluate_checkpoint(result.last_checkpoint, game, eval_config, save=False)[0].agent
+                means.setdefault(size, []).append(agent.mean)
+                final = result.final
+                val = "-" if final.val_accuracy is None else f"{final.val_accuracy:.0%}"  # one demo: nothing held out
+                print(f"| {size} | {decisions[size]:,} | {seed} | {final.train_accuracy:.0%} | {val} | "
+                      f"{agent.mean:.1f} ± {agent.ci95:.1f} | {seconds:.0f} |", flush=True)
+            del data
+
+        print(f"\n| demos | decisions | mean of {len(seeds)} seeds (± 95% over seeds) | of the expert's {expert:.0f} |")
+        print("| ---: | ---: | ---: | ---: |")
+        for size, scores in means.items():
+            spread = 1.96 * np.std(scores, ddof=1) / np.sqrt(len(scores)) if len(scores) > 1 else float("nan")
+            print(f"| {size} | {decisions[size]:,} | **{np.mean(scores):.1f}** ± {spread:.1f} | "
+                  f"{np.mean(scores) / expert:.2f} |")
+        random = evaluate_checkpoint(result.last_checkpoint, game, EvalConfig(episodes=args.eval_episodes, seed=7),
+                                     save=False)[0].random
+        print(f"\nrandom agent, same protocol: {random.mean:.1f} ± {random.ci95:.1f}")
+
+
+if __name__ == "__main__":
+    main()
