@@ -5,8 +5,8 @@
 The planning expert records `--episodes` demonstrations (budget 600, 3,000 frames each: the
 sizes `mimic demo` uses; seeds 100 and up, so the first 8 are bench/label_targets.py's). For
 each size in `--sizes` the policy is trained on that many demonstrations (the first by seed,
-so every size holds the smaller ones) once per training seed, with the demo's settings (20
-epochs, learning rate 2.5e-4, the last epoch's weights), and scored with the eval protocol
+so every size holds the smaller ones) once per training seed, with `mimic demo`'s settings (20
+epochs at learning rate 2.5e-4, the last epoch's weights), and scored with the eval protocol
 at sampling temperature 0.25. Prints a markdown table: one row per size and seed, then each
 size's mean over the seeds with its 95% interval and its share of the expert's demo score.
 """
@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     planner_demos.add_arguments(parser)
     parser.add_argument("--sizes", default="8,16,32,64", help="numbers of demonstrations to train on")
-    parser.set_defaults(episodes=64, epochs=20, lr=2.5e-4, eval_episodes=20)
+    parser.set_defaults(episodes=64, eval_episodes=20)
     args = parser.parse_args()
     game = resolve_game(args.game)
     seeds = planner_demos.training_seeds(args)
