@@ -36,8 +36,8 @@ class DemoConfig:
     eval_max_frames: int = 108_000
     # The agent samples its actions at this temperature in rollouts, evaluation and the video: the
     # planner's Pac-Man labels are noisy, and a policy cloned from them plays close to random when
-    # sampled as is (temperature 1: 19.3 points, random 17.7) and better sharpened (0.25: 28.4;
-    # BENCHMARKS.md, label targets).
+    # sampled as is (temperature 1: 23.0 points, random 17.1) and better sharpened (0.25: 37.4;
+    # BENCHMARKS.md, label targets, with the demo's training).
     temperature: float = 0.25
     keep: str = "last"  # the weights each training keeps (see DaggerConfig.keep)
     seed: int = 0

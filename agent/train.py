@@ -5,12 +5,12 @@ Pac-Man a corridor makes four of five joystick positions one move, and rollouts 
 ways equally good). With `label_sets` the loss is -log of the probability the policy gives the
 whole set, and a decision counts as right when the policy's most likely action is in the set.
 It is off by default, measured: on the planner's Pac-Man labels it discards what the single
-label carries (the expert keeps its direction where ways tie) and the cloned agent plays like a
-random one (bench/label_targets.py). For a label that stands alone (a person's) both are plain
-cross-entropy and accuracy. A data set may also carry target distributions (`BCData.soft`, e.g.
-the planner's action values through a softmax); the loss is then the cross-entropy to them.
-Measured on the same labels (bench/value_targets.py), the values alone also give a random
-player, and half values, half label is not shown better than the label.
+label carries (the expert keeps its direction where ways tie) and the cloned agent scores below
+the label-trained one in every seed (bench/label_targets.py). For a label that stands alone (a
+person's) both are plain cross-entropy and accuracy. A data set may also carry target
+distributions (`BCData.soft`, e.g. the planner's action values through a softmax); the loss is
+then the cross-entropy to them. Measured on the same labels (bench/value_targets.py), the values
+alone score below the label, and half values, half label is not shown better than it.
 
 The data set is one uint8 array of pooled 84x84 frames for all episodes (built by `agent.obs`
 while the episode files stream in, a chunk of raw frames at a time) plus, per decision, its

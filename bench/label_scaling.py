@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +65,8 @@ def main() -> None:
             decisions[size] = len(data.samples())
             for seed in seeds:
                 start = time.perf_counter()
-                result = train(game, data.paths, store.models / f"{size}-{seed}", TrainConfig(
-                    epochs=args.epochs, lr=args.lr, seed=seed), data=data)
+                result = train(game, data.paths, store.models / f"{size}-{seed}", replace(config, seed=seed),
+                               data=data)
                 seconds = time.perf_counter() - start
                 eval_config = EvalConfig(episodes=args.eval_episodes, temperature=TEMPERATURE, seed=7,
                                          random_baseline=False)

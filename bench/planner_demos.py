@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=int, default=600)
     parser.add_argument("--seeds", default="1,2,3", help="training seeds")
     # `mimic demo`'s behavioural cloning. (8 epochs at 5e-4, the first runs' setting, trains too little:
-    # on the same data a third of the seeds end below the random agent; BENCHMARKS.md, label scaling.)
+    # on the same data three training seeds of six ended below the random agent; BENCHMARKS.md, value targets.)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=2.5e-4)
     parser.add_argument("--eval-episodes", type=int, default=10)
