@@ -25,7 +25,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.evaluate import EvalConfig, evaluate_checkpoint  # noqa: E402
 from agent.train import TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore, read_info  # noqa: E402
@@ -68,9 +67,7 @@ def main() -> None:
                 result = train(game, data.paths, store.models / f"{size}-{seed}", replace(config, seed=seed),
                                data=data)
                 seconds = time.perf_counter() - start
-                eval_config = EvalConfig(episodes=args.eval_episodes, temperature=TEMPERATURE, seed=7,
-                                         random_baseline=False)
-                agent = evaluate_checkpoint(result.last_checkpoint, game, eval_config, save=False)[0].agent
+                agent = planner_demos.score(game, result.last_checkpoint, args, TEMPERATURE)
                 means.setdefault(size, []).append(agent.mean)
                 final = result.final
                 val = "-" if final.val_accuracy is None else f"{final.val_accuracy:.0%}"  # one demo: nothing held out
@@ -81,12 +78,8 @@ def main() -> None:
         print(f"\n| demos | decisions | mean of {len(seeds)} seeds (± 95% over seeds) | of the expert's {expert:.0f} |")
         print("| ---: | ---: | ---: | ---: |")
         for size, scores in means.items():
-            spread = 1.96 * np.std(scores, ddof=1) / np.sqrt(len(scores)) if len(scores) > 1 else float("nan")
-            print(f"| {size} | {decisions[size]:,} | **{np.mean(scores):.1f}** ± {spread:.1f} | "
-                  f"{np.mean(scores) / expert:.2f} |")
-        random = evaluate_checkpoint(result.last_checkpoint, game, EvalConfig(episodes=args.eval_episodes, seed=7),
-                                     save=False)[0].random
-        print(f"\nrandom agent, same protocol: {random.mean:.1f} ± {random.ci95:.1f}")
+            print(f"| {size} | {decisions[size]:,} | {planner_demos.over_seeds(scores)} | {np.mean(scores) / expert:.2f} |")
+        planner_demos.print_random(game, result.last_checkpoint, args)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.evaluate import EvalConfig, evaluate_checkpoint  # noqa: E402
 from agent.train import TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore  # noqa: E402
@@ -51,12 +50,7 @@ def main() -> None:
                 start = time.perf_counter()
                 result = train(game, store.episode_paths(), store.models / f"{target}-{seed}", config)
                 seconds = time.perf_counter() - start
-                scores = []
-                for temperature in TEMPERATURES:
-                    eval_config = EvalConfig(episodes=args.eval_episodes, temperature=temperature, seed=7,
-                                             random_baseline=False)
-                    report, _ = evaluate_checkpoint(result.last_checkpoint, game, eval_config, save=False)
-                    scores.append(report.agent)
+                scores = [planner_demos.score(game, result.last_checkpoint, args, t) for t in TEMPERATURES]
                 means.setdefault(target, []).append([s.mean for s in scores])
                 final = result.final
                 cells = " | ".join(f"{s.mean:.1f} ± {s.ci95:.1f}" for s in scores)
@@ -65,9 +59,7 @@ def main() -> None:
         for target, rows in means.items():
             cells = " | ".join(f"**{m:.1f}**" for m in np.mean(rows, axis=0))
             print(f"| {target}: mean of {len(rows)} seeds | | | | {cells} | |")
-        random = evaluate_checkpoint(result.last_checkpoint, game, EvalConfig(episodes=args.eval_episodes, seed=7),
-                                     save=False)[0].random
-        print(f"\nrandom agent, same protocol: {random.mean:.1f} ± {random.ci95:.1f}")
+        planner_demos.print_random(game, result.last_checkpoint, args)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint
 from agent.expert import ExpertConfig, default_workers, play_episodes
 from recorder.games import Game
 
 FIRST_SEED = 100
+EVAL_SEED = 7  # every policy, and the random agent, plays the same evaluation games
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,3 +46,22 @@ def record(game: Game, args: argparse.Namespace, directory: Path) -> None:
                           directory=directory, max_frames=args.frames, workers=args.workers)
     print(f"expert: {args.episodes} demonstrations, mean score {np.mean([d.score for d in demos]):,.0f} "
           f"in {args.frames:,} frames, {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def score(game: Game, checkpoint: Path, args: argparse.Namespace, temperature: float) -> Scores:
+    """The policy's scores under the eval protocol over `--eval-episodes`, sampling at `temperature`."""
+    config = EvalConfig(episodes=args.eval_episodes, temperature=temperature, seed=EVAL_SEED, random_baseline=False)
+    return evaluate_checkpoint(checkpoint, game, config, save=False)[0].agent
+
+
+def over_seeds(scores: list[float]) -> str:
+    """Markdown cell: the mean over training seeds, bold, with its 95% interval over them."""
+    spread = 1.96 * np.std(scores, ddof=1) / np.sqrt(len(scores)) if len(scores) > 1 else float("nan")
+    return f"**{np.mean(scores):.1f}** ± {spread:.1f}"
+
+
+def print_random(game: Game, checkpoint: Path, args: argparse.Namespace) -> None:
+    """The random agent on the same evaluation games (the checkpoint only names the observation settings)."""
+    random = evaluate_checkpoint(checkpoint, game, EvalConfig(episodes=args.eval_episodes, seed=EVAL_SEED),
+                                 save=False)[0].random
+    print(f"\nrandom agent, same protocol: {random.mean:.1f} ± {random.ci95:.1f}")

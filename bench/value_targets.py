@@ -36,7 +36,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.evaluate import EvalConfig, evaluate_checkpoint  # noqa: E402
 from agent.expert import Expert, ExpertConfig  # noqa: E402
 from agent.train import TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
@@ -117,20 +116,14 @@ def main() -> None:
                 result = train(game, data.paths, store.models / f"{name}-{seed}", replace(base, seed=seed),
                                data=replace(data, soft=target))
                 seconds = time.perf_counter() - start
-                eval_config = EvalConfig(episodes=args.eval_episodes, temperature=TEMPERATURE, seed=7,
-                                         random_baseline=False)
-                agent = evaluate_checkpoint(result.last_checkpoint, game, eval_config, save=False)[0].agent
+                agent = planner_demos.score(game, result.last_checkpoint, args, TEMPERATURE)
                 means.setdefault(name, []).append(agent.mean)
                 final = result.final
                 print(f"| {name} | {seed} | {final.train_accuracy:.0%} | {final.val_accuracy:.0%} | "
                       f"{agent.mean:.1f} ± {agent.ci95:.1f} | {seconds:.0f} |", flush=True)
         for name, scores in means.items():
-            spread = 1.96 * np.std(scores, ddof=1) / np.sqrt(len(scores)) if len(scores) > 1 else float("nan")
-            print(f"| {name}: mean of {len(scores)} seeds (± 95% over seeds) | | | | **{np.mean(scores):.1f}** ± "
-                  f"{spread:.1f} | |")
-        random = evaluate_checkpoint(result.last_checkpoint, game, EvalConfig(episodes=args.eval_episodes, seed=7),
-                                     save=False)[0].random
-        print(f"\nrandom agent, same protocol: {random.mean:.1f} ± {random.ci95:.1f}")
+            print(f"| {name}: mean of {len(scores)} seeds (± 95% over seeds) | | | | {planner_demos.over_seeds(scores)} | |")
+        planner_demos.print_random(game, result.last_checkpoint, args)
 
 
 if __name__ == "__main__":
