@@ -58,8 +58,8 @@ def main() -> None:
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         means: dict[int, list[float]] = {}
         decisions: dict[int, int] = {}
+        config = TrainConfig(epochs=args.epochs, lr=args.lr)
         for size in sizes:
-            config = TrainConfig(epochs=args.epochs, lr=args.lr)
             data = load_data(by_seed[:size], game, config.obs)
             decisions[size] = len(data.samples())
             for seed in seeds:
