@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.train import TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
-from recorder.store import GameStore, read_info  # noqa: E402
+from recorder.store import read_info  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
@@ -48,11 +47,8 @@ def main() -> None:
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes at T={TEMPERATURE:g}")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        store = GameStore(Path(tmp), game.name)
-        planner_demos.record(game, args, store.demos)
-        by_seed = sorted(store.episode_paths(), key=lambda p: read_info(p).seed)
-        expert = float(np.mean([read_info(p).score for p in by_seed]))
+    with planner_demos.demonstrations(game, args) as (store, paths):
+        expert = float(np.mean([read_info(p).score for p in paths]))
 
         print("\n| demos | decisions | seed | train acc | val acc | score | train s |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -60,7 +56,7 @@ def main() -> None:
         decisions: dict[int, int] = {}
         config = TrainConfig(epochs=args.epochs, lr=args.lr)
         for size in sizes:
-            data = load_data(by_seed[:size], game, config.obs)
+            data = load_data(paths[:size], game, config.obs)
             decisions[size] = len(data.samples())
             for seed in seeds:
                 start = time.perf_counter()

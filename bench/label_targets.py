@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.train import TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
-from recorder.store import GameStore  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
@@ -37,9 +35,7 @@ def main() -> None:
     game = resolve_game(args.game)
     seeds = planner_demos.training_seeds(args)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        store = GameStore(Path(tmp), game.name)
-        planner_demos.record(game, args, store.demos)
+    with planner_demos.demonstrations(game, args) as (store, paths):
         header = " | ".join(f"score at T={t:g}" for t in TEMPERATURES)
         print(f"\n| target | seed | train acc | val acc | {header} | train s |")
         print("| --- | ---: | ---: | ---: |" + " ---: |" * len(TEMPERATURES) + " ---: |")
@@ -48,7 +44,7 @@ def main() -> None:
             for seed in seeds:
                 config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, label_sets=target == "set")
                 start = time.perf_counter()
-                result = train(game, store.episode_paths(), store.models / f"{target}-{seed}", config)
+                result = train(game, paths, store.models / f"{target}-{seed}", config)
                 seconds = time.perf_counter() - start
                 scores = [planner_demos.score(game, result.last_checkpoint, args, t) for t in TEMPERATURES]
                 means.setdefault(target, []).append([s.mean for s in scores])

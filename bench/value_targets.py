@@ -26,7 +26,6 @@ import argparse
 import multiprocessing as mp
 import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -40,7 +39,7 @@ from agent.expert import Expert, ExpertConfig  # noqa: E402
 from agent.train import TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.recording import EpisodeRecorder  # noqa: E402
-from recorder.store import GameStore, load_episode  # noqa: E402
+from recorder.store import load_episode  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
@@ -86,12 +85,10 @@ def main() -> None:
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"tau {args.tau:g} points")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        store = GameStore(Path(tmp), game.name)
-        planner_demos.record(game, args, store.demos)
+    with planner_demos.demonstrations(game, args) as (store, paths):
 
         base = TrainConfig(epochs=args.epochs, lr=args.lr)
-        data = load_data(store.episode_paths(), game, base.obs)
+        data = load_data(paths, game, base.obs)
         start = time.perf_counter()
         with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
             values = list(pool.map(replay_values, [game.name] * len(data.paths), [expert_config] * len(data.paths),
