@@ -4,6 +4,10 @@ Observations arrive as uint8 (B, stack, 84, 84); `forward` divides by 255. Actin
 from the categorical by default (the stochastic policy is the point), takes the argmax with
 `greedy=True`, and sharpens or flattens the distribution with `temperature`.
 
+The policy sees the screen alone, on purpose: given the action it held before, it predicts the
+planner's labels far better and plays worse than a random agent, copying its own last action
+(bench/previous_action.py).
+
 Checkpoints are dicts written with `torch.save` to a temporary name and renamed; they carry the
 game, its action names, the observation settings, the model and training configs, so a
 checkpoint for another game or action set is refused in one line naming both.
