@@ -86,7 +86,6 @@ def main() -> None:
           f"tau {args.tau:g} points")
 
     with planner_demos.demonstrations(game, args) as (store, paths):
-
         base = TrainConfig(epochs=args.epochs, lr=args.lr)
         data = load_data(paths, game, base.obs)
         start = time.perf_counter()
