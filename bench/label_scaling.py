@@ -9,6 +9,10 @@ so every size holds the smaller ones) once per training seed, with `mimic demo`'
 epochs at learning rate 2.5e-4, the last epoch's weights), and scored with the eval protocol
 at sampling temperature 0.25. Prints a markdown table: one row per size and seed, then each
 size's mean over the seeds with its 95% interval and its share of the expert's demo score.
+With `--data DIR` the demonstrations stay in DIR for the next run (a larger size records
+only the seeds DIR lacks):
+
+    python bench/label_scaling.py --game pacman --data runs/scaling --episodes 128 --sizes 128 --seeds 1,2,3
 """
 
 from __future__ import annotations
