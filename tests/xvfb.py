@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,8 +48,19 @@ def xdotool(display: str, *args: str) -> str:
     return done.stdout.strip()
 
 
-def find_window(display: str) -> str:
-    """The game window (X11 class "mimic"), waiting until it is mapped; the pointer moved onto it."""
-    window = xdotool(display, "search", "--sync", "--classname", "^mimic$").split()[0]
-    xdotool(display, "mousemove", "--window", window, "40", "40")
-    return window
+def find_window(display: str, timeout: float = 60.0) -> str:
+    """The game window (X11 class "mimic") once it is mapped; the pointer moved onto it.
+
+    A window the search finds can be gone by the time the pointer moves (BadWindow: seen once
+    in a clean-clone run, not reproduced); then search again, until one stays or `timeout` passes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        window = xdotool(display, "search", "--sync", "--onlyvisible", "--classname", "^mimic$").split()[0]
+        moved = subprocess.run(["xdotool", "mousemove", "--window", window, "40", "40"], env=x_env(display),
+                               capture_output=True, text=True, timeout=30)
+        if moved.returncode == 0:
+            return window
+        if "BadWindow" not in moved.stderr or time.monotonic() > deadline:
+            pytest.fail(f"xdotool mousemove --window {window}: {moved.stderr}")
+        time.sleep(0.1)
