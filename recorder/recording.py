@@ -224,6 +224,8 @@ class EpisodeRecorder:
         if self._started is None:
             raise RuntimeError("nothing recorded: call reset() first")
         episode_id = new_episode_id(self.player, self._started)
+        while (Path(directory) / f"{episode_id}{EPISODE_SUFFIX}").exists():  # never replace a recording
+            episode_id = new_episode_id(self.player, self._started)
         info = self.info(episode_id)
         arrays = pack_arrays(info, self._encoder.finish(), self._buf)
         path = write_episode_file(Path(directory) / f"{episode_id}{EPISODE_SUFFIX}", arrays)

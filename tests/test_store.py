@@ -134,3 +134,15 @@ def test_game_store_layout_and_dagger_rounds(tmp_path):
     assert store.episode_paths() == [demo, early, late]
     assert store.episode_paths(dagger=False) == [demo]
     assert store.find(late.stem) == late
+
+
+def test_a_recording_never_replaces_another_with_the_same_id(tmp_path, monkeypatch):
+    import recorder.recording as recording
+
+    ids = iter(["20260101-000000-test-0000", "20260101-000000-test-0000", "20260101-000000-test-0001"])
+    monkeypatch.setattr(recording, "new_episode_id", lambda player, started: next(ids))
+    first = record_scripted("pacman", tmp_path, frames=20, seed=1)
+    second = record_scripted("pacman", tmp_path, frames=30, seed=2)  # draws the taken id, then another
+    assert first != second and first.stem.endswith("0000") and second.stem.endswith("0001")
+    assert load_episode(first).info.seed == 1 and len(load_episode(first)) == 20
+    assert load_episode(second).info.seed == 2 and len(load_episode(second)) == 30
