@@ -1,4 +1,5 @@
-"""What the benches that train on the planner's demonstrations share (label_targets, value_targets, label_scaling).
+"""What the benches that train on the planner's demonstrations share (label_targets, value_targets,
+label_scaling, previous_action).
 
 Each trains on the same data: `--episodes` demonstrations of `--frames` frames at `--budget`,
 seeds 100 and up (so the scripts record the same games), trained once per `--seeds` entry
@@ -21,7 +22,7 @@ import numpy as np
 from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint
 from agent.expert import ExpertConfig, default_workers, play_episodes
 from recorder.games import Game
-from recorder.store import GameStore, read_info
+from recorder.store import EpisodeInfo, GameStore, read_info
 
 FIRST_SEED = 100
 EVAL_SEED = 7  # every policy, and the random agent, plays the same evaluation games
@@ -61,26 +62,32 @@ def demonstrations(game: Game, args: argparse.Namespace) -> Iterator[tuple[GameS
 
 def _demonstrations(game: Game, args: argparse.Namespace, store: GameStore) -> tuple[GameStore, list[Path]]:
     wanted = [FIRST_SEED + i for i in range(args.episodes)]
-    found = {}
-    for path in store.episode_paths(dagger=False):
-        info = read_info(path)
-        if info.seed in wanted:
-            budget = info.extra.get("expert", {}).get("budget")
-            if info.source != "expert" or budget != args.budget or info.length > args.frames or (
-                    info.length < args.frames and info.truncated):
-                raise SystemExit(f"{path}: not a demonstration at --budget {args.budget} of --frames "
-                                 f"{args.frames}; pass another --data folder, or the settings it was recorded with")
-            found[info.seed] = path
+    found = _found(store, wanted, args)
     missing = [seed for seed in wanted if seed not in found]
     start = time.perf_counter()
     if missing:
         play_episodes(game, ExpertConfig(budget=args.budget), missing, directory=store.demos,
                       max_frames=args.frames, workers=args.workers)
-    paths = sorted((p for p in store.episode_paths(dagger=False) if read_info(p).seed in wanted),
-                   key=lambda p: read_info(p).seed)
-    print(f"expert: {len(paths)} demonstrations ({len(missing)} recorded now in {time.perf_counter() - start:.0f} s), "
-          f"mean score {np.mean([read_info(p).score for p in paths]):,.0f} in {args.frames:,} frames", flush=True)
-    return store, paths
+        found = _found(store, wanted, args)
+    print(f"expert: {len(wanted)} demonstrations ({len(missing)} recorded now in {time.perf_counter() - start:.0f} s), "
+          f"mean score {np.mean([found[seed][1].score for seed in wanted]):,.0f} in {args.frames:,} frames", flush=True)
+    return store, [found[seed][0] for seed in wanted]
+
+
+def _found(store: GameStore, wanted: list[int], args: argparse.Namespace) -> dict[int, tuple[Path, EpisodeInfo]]:
+    """The store's demonstrations of the wanted seeds; exits on one recorded with other settings."""
+    found = {}
+    for path in store.episode_paths(dagger=False):
+        info = read_info(path)
+        if info.seed not in wanted:
+            continue
+        budget = info.extra.get("expert", {}).get("budget")
+        if info.source != "expert" or budget != args.budget or info.length > args.frames or (
+                info.length < args.frames and info.truncated):
+            raise SystemExit(f"{path}: not a demonstration at --budget {args.budget} of --frames "
+                             f"{args.frames}; pass another --data folder, or the settings it was recorded with")
+        found[info.seed] = (path, info)
+    return found
 
 
 def score(game: Game, checkpoint: Path, args: argparse.Namespace, temperature: float) -> Scores:

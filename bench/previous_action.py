@@ -75,12 +75,13 @@ def previous_actions(data: BCData, n_actions: int) -> np.ndarray:
     return previous
 
 
-def train_with_previous(data: BCData, game: Game, config: TrainConfig, drop: float):
-    """(model, train accuracy, val accuracy, val accuracy with the previous action hidden)."""
+def train_with_previous(data: BCData, previous: np.ndarray, game: Game, config: TrainConfig, drop: float):
+    """(model, train accuracy, val accuracy, val accuracy with the previous action hidden);
+    `previous`: `previous_actions(data)`."""
     n = game.n_actions
     train_eps, val_eps = split_episodes(len(data.paths), config.val_fraction, np.random.default_rng(config.seed))
     train_ids, val_ids = data.samples(train_eps), data.samples(val_eps)
-    previous = torch.from_numpy(previous_actions(data, n))
+    previous = torch.from_numpy(previous)
     pooled, stacks = torch.from_numpy(data.pooled), torch.from_numpy(data.stacks)
     labels = torch.from_numpy(data.labels.astype(np.int64))
     torch.manual_seed(config.seed)
@@ -167,7 +168,7 @@ def main() -> None:
             for drop in drops:
                 name = f"screen + previous (hidden {drop:.0%})"
                 start = time.perf_counter()
-                model, train_acc, val_acc, val_hidden = train_with_previous(data, game, config, drop)
+                model, train_acc, val_acc, val_hidden = train_with_previous(data, previous, game, config, drop)
                 seconds = time.perf_counter() - start
                 agent = score_with_previous(model, game, base.obs, args)
                 means.setdefault(name, []).append(agent.mean)

@@ -224,11 +224,11 @@ class EpisodeRecorder:
         if self._started is None:
             raise RuntimeError("nothing recorded: call reset() first")
         episode_id = new_episode_id(self.player, self._started)
-        while (Path(directory) / f"{episode_id}{EPISODE_SUFFIX}").exists():  # never replace a recording
+        while (path := Path(directory) / f"{episode_id}{EPISODE_SUFFIX}").exists():  # never replace a recording
             episode_id = new_episode_id(self.player, self._started)
         info = self.info(episode_id)
         arrays = pack_arrays(info, self._encoder.finish(), self._buf)
-        path = write_episode_file(Path(directory) / f"{episode_id}{EPISODE_SUFFIX}", arrays)
+        path = write_episode_file(path, arrays)
         self._started = None  # the encoder is spent; reset() starts the next episode
         return path
 

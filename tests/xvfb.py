@@ -42,8 +42,12 @@ def x_env(display: str, **extra: str) -> dict[str, str]:
     return env | {"DISPLAY": display} | extra
 
 
+def _run_xdotool(display: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["xdotool", *args], env=x_env(display), capture_output=True, text=True, timeout=30)
+
+
 def xdotool(display: str, *args: str) -> str:
-    done = subprocess.run(["xdotool", *args], env=x_env(display), capture_output=True, text=True, timeout=30)
+    done = _run_xdotool(display, *args)
     assert done.returncode == 0, f"xdotool {' '.join(args)}: {done.stderr}"
     return done.stdout.strip()
 
@@ -57,8 +61,7 @@ def find_window(display: str, timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     while True:
         window = xdotool(display, "search", "--sync", "--onlyvisible", "--classname", "^mimic$").split()[0]
-        moved = subprocess.run(["xdotool", "mousemove", "--window", window, "40", "40"], env=x_env(display),
-                               capture_output=True, text=True, timeout=30)
+        moved = _run_xdotool(display, "mousemove", "--window", window, "40", "40")
         if moved.returncode == 0:
             return window
         if "BadWindow" not in moved.stderr or time.monotonic() > deadline:
