@@ -15,6 +15,15 @@
 
 The expert's own score is that of its recorded demonstrations (recording settings: no sticky
 actions; episodes cut at `--demo-frames` when that cap is hit, which the table says).
+
+With `--data DIR` the demonstrations are those the planner benches keep in DIR (seeds 100 and
+up, bench/planner_demos.py; only the seeds DIR lacks are recorded), and BC trains into
+DIR/<game>/models/<demos>-<seed>/, where bench/label_scaling.py keeps its models: a model
+already there, trained on the same demonstrations with the same settings, is taken as step 2's
+policy instead of training again (96,000 Pac-Man decisions are 17 minutes of training on 2 cores):
+
+    python bench/label_scaling.py --game pacman --data runs/scaling --episodes 128 --sizes 128 --seeds 1
+    python bench/learning.py --game pacman --data runs/scaling --demos 128 --demo-frames 3000 --epochs 20 --seed 1
 """
 
 from __future__ import annotations
@@ -37,6 +46,8 @@ from agent.train import TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore, read_info  # noqa: E402
 
+import planner_demos  # noqa: E402  (bench/, beside this script)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -58,6 +69,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="take the demonstrations, and BC's model when it was trained there, from this folder")
     args = parser.parse_args()
 
     game = resolve_game(args.game)
@@ -89,17 +102,32 @@ def main() -> None:
 
     # 1-2: expert demonstrations, BC on them
     start = time.perf_counter()
-    expert_demos(dagger_store, [args.seed + i for i in range(args.demos)])
+    if args.data is None:
+        first_seed, bc_dir = args.seed, dagger_store.models / "bc"
+        expert_demos(dagger_store, [first_seed + i for i in range(args.demos)])
+    else:
+        first_seed = planner_demos.FIRST_SEED
+        wanted = argparse.Namespace(episodes=args.demos, frames=args.demo_frames, budget=args.budget,
+                                    workers=args.workers, data=args.data)
+        with planner_demos.demonstrations(game, wanted) as (data_store, paths):
+            dagger_store.demos.mkdir(parents=True, exist_ok=True)
+            for path in paths:
+                shutil.copy2(path, dagger_store.demos / path.name)
+        bc_dir = data_store.models / f"{args.demos}-{args.seed}"
     seconds["expert demonstrations"] = time.perf_counter() - start
     demo_infos = [read_info(p) for p in dagger_store.episode_paths()]
     expert_scores = [i.score for i in demo_infos]
     cut = sum(i.ended == "frame_cap" for i in demo_infos)
     train_config = TrainConfig(epochs=args.epochs, seed=args.seed)
     start = time.perf_counter()
-    bc = train(game, dagger_store.episode_paths(), dagger_store.models / "bc", train_config)
-    seconds["BC training"] = time.perf_counter() - start
+    if args.data is not None and planner_demos.trained_before(bc_dir, dagger_store.episode_paths(), train_config):
+        bc_checkpoint = bc_dir / f"{args.keep}.pt"
+        print(f"  BC: the model trained before in {bc_dir}", flush=True)
+    else:
+        bc_checkpoint = train(game, dagger_store.episode_paths(), bc_dir, train_config).checkpoint(args.keep)
+        seconds["BC training"] = time.perf_counter() - start
     bc_labels = count_labels(dagger_store.episode_paths(), train_config.frameskip)
-    score(f"BC, {bc_labels:,} demonstration decisions", bc.checkpoint(args.keep), bc_labels, baseline=True)
+    score(f"BC, {bc_labels:,} demonstration decisions", bc_checkpoint, bc_labels, baseline=True)
 
     # 3: DAgger
     start = time.perf_counter()
@@ -110,7 +138,7 @@ def main() -> None:
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
                               eval_max_frames=args.eval_max_frames, temperature=args.temperature, keep=args.keep,
                               seed=args.seed)
-        rounds = DaggerRunner(game, dagger_store, bc.checkpoint(args.keep), collector, config).run()
+        rounds = DaggerRunner(game, dagger_store, bc_checkpoint, collector, config).run()
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels
     score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint), dagger_labels)
@@ -118,7 +146,7 @@ def main() -> None:
     # 4: BC on as many expert labels as DAgger used
     start = time.perf_counter()
     shutil.copytree(dagger_store.demos, equal_store.demos)
-    seed = args.seed + args.demos
+    seed = first_seed + args.demos  # the seeds after the demonstrations' (no game recorded twice)
     while (have := count_labels(equal_store.episode_paths(), train_config.frameskip)) < dagger_labels:
         # The last batch is cut so that the total lands on DAgger's label count (give or take a decision).
         per_episode = -(-(dagger_labels - have) // args.workers)

@@ -14,13 +14,16 @@ import argparse
 import contextlib
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint
 from agent.expert import ExpertConfig, default_workers, play_episodes
+from agent.policy import read_checkpoint
+from agent.train import LAST_NAME, TrainConfig
 from recorder.games import Game
 from recorder.store import EpisodeInfo, GameStore, read_info
 
@@ -88,6 +91,23 @@ def _found(store: GameStore, wanted: list[int], args: argparse.Namespace) -> dic
                              f"{args.frames}; pass another --data folder, or the settings it was recorded with")
         found[info.seed] = (path, info)
     return found
+
+
+def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) -> bool:
+    """Whether out_dir holds a finished training on exactly these episodes with exactly these
+    settings (read from its last.pt), so that a bench may take it rather than train again.
+
+    The same settings train the same weights on the same machine and torch thread count
+    (BENCHMARKS.md); a folder brought from another machine holds an equally valid training, not
+    the identical one.
+    """
+    last = out_dir / LAST_NAME
+    if not last.is_file():
+        return False
+    meta = read_checkpoint(last)["meta"]
+    episodes = meta.get("train_episodes", []) + meta.get("val_episodes", [])
+    return (meta.get("train") == asdict(config) and meta.get("epoch") == config.epochs
+            and sorted(episodes) == sorted(p.name for p in paths))
 
 
 def score(game: Game, checkpoint: Path, args: argparse.Namespace, temperature: float) -> Scores:
