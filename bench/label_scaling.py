@@ -9,8 +9,10 @@ so every size holds the smaller ones) once per training seed, with `mimic demo`'
 epochs at learning rate 2.5e-4, the last epoch's weights), and scored with the eval protocol
 at sampling temperature 0.25. Prints a markdown table: one row per size and seed, then each
 size's mean over the seeds with its 95% interval and its share of the expert's demo score.
-With `--data DIR` the demonstrations stay in DIR for the next run (a larger size records
-only the seeds DIR lacks):
+With `--data DIR` the demonstrations and the models stay in DIR for the next run: a larger
+size records only the seeds DIR lacks, and a model DIR already holds, trained on the same
+demonstrations with the same settings, is scored again without training (to score it on more
+episodes, say):
 
     python bench/label_scaling.py --game pacman --data runs/scaling --episodes 128 --sizes 128 --seeds 1,2,3
 """
@@ -28,7 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.train import TrainConfig, load_data, train  # noqa: E402
+from agent.dagger import count_labels  # noqa: E402
+from agent.train import LAST_NAME, TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import read_info  # noqa: E402
 
@@ -60,26 +63,31 @@ def main() -> None:
         decisions: dict[int, int] = {}
         config = TrainConfig(epochs=args.epochs, lr=args.lr)
         for size in sizes:
-            data = load_data(paths[:size], game, config.obs)
-            decisions[size] = len(data.samples())
+            decisions[size] = count_labels(paths[:size], config.frameskip)
+            data = None  # loaded when a seed needs training
             for seed in seeds:
-                start = time.perf_counter()
-                result = train(game, data.paths, store.models / f"{size}-{seed}", replace(config, seed=seed),
-                               data=data)
-                seconds = time.perf_counter() - start
-                agent = planner_demos.score(game, result.last_checkpoint, args, TEMPERATURE)
+                out_dir = store.models / f"{size}-{seed}"
+                final = planner_demos.trained_before(out_dir, paths[:size], replace(config, seed=seed))
+                seconds = "before"  # trained by an earlier run into --data
+                if final is None:
+                    start = time.perf_counter()
+                    if data is None:
+                        data = load_data(paths[:size], game, config.obs)
+                    final = train(game, data.paths, out_dir, replace(config, seed=seed), data=data).final
+                    seconds = f"{time.perf_counter() - start:.0f}"
+                checkpoint = out_dir / LAST_NAME
+                agent = planner_demos.score(game, checkpoint, args, TEMPERATURE)
                 means.setdefault(size, []).append(agent.mean)
-                final = result.final
                 val = "-" if final.val_accuracy is None else f"{final.val_accuracy:.0%}"  # one demo: nothing held out
                 print(f"| {size} | {decisions[size]:,} | {seed} | {final.train_accuracy:.0%} | {val} | "
-                      f"{agent.mean:.1f} ± {agent.ci95:.1f} | {seconds:.0f} |", flush=True)
+                      f"{agent.mean:.1f} ± {agent.ci95:.1f} | {seconds} |", flush=True)
             del data
 
         print(f"\n| demos | decisions | mean of {len(seeds)} seeds (± 95% over seeds) | of the expert's {expert:.0f} |")
         print("| ---: | ---: | ---: | ---: |")
         for size, scores in means.items():
             print(f"| {size} | {decisions[size]:,} | {planner_demos.over_seeds(scores)} | {np.mean(scores) / expert:.2f} |")
-        planner_demos.print_random(game, result.last_checkpoint, args)
+        planner_demos.print_random(game, checkpoint, args)
 
 
 if __name__ == "__main__":

@@ -120,7 +120,8 @@ def main() -> None:
     cut = sum(i.ended == "frame_cap" for i in demo_infos)
     train_config = TrainConfig(epochs=args.epochs, seed=args.seed)
     start = time.perf_counter()
-    if args.data is not None and planner_demos.trained_before(bc_dir, dagger_store.episode_paths(), train_config):
+    before = args.data and planner_demos.trained_before(bc_dir, dagger_store.episode_paths(), train_config)
+    if before:
         bc_checkpoint = bc_dir / f"{args.keep}.pt"
         print(f"  BC: the model trained before in {bc_dir}", flush=True)
     else:

@@ -23,7 +23,7 @@ import numpy as np
 from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint
 from agent.expert import ExpertConfig, default_workers, play_episodes
 from agent.policy import read_checkpoint
-from agent.train import LAST_NAME, TrainConfig
+from agent.train import LAST_NAME, EpochMetrics, TrainConfig
 from recorder.games import Game
 from recorder.store import EpisodeInfo, GameStore, read_info
 
@@ -93,9 +93,10 @@ def _found(store: GameStore, wanted: list[int], args: argparse.Namespace) -> dic
     return found
 
 
-def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) -> bool:
-    """Whether out_dir holds a finished training on exactly these episodes with exactly these
-    settings (read from its last.pt), so that a bench may take it rather than train again.
+def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) -> EpochMetrics | None:
+    """The last epoch's metrics of a finished training in out_dir on exactly these episodes with
+    exactly these settings (read from its last.pt), or None: a bench may take that model rather
+    than train again.
 
     The same settings train the same weights on the same machine and torch thread count
     (BENCHMARKS.md); a folder brought from another machine holds an equally valid training, not
@@ -103,11 +104,13 @@ def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) ->
     """
     last = out_dir / LAST_NAME
     if not last.is_file():
-        return False
+        return None
     meta = read_checkpoint(last)["meta"]
     episodes = meta.get("train_episodes", []) + meta.get("val_episodes", [])
-    return (meta.get("train") == asdict(config) and meta.get("epoch") == config.epochs
-            and sorted(episodes) == sorted(p.name for p in paths))
+    if (meta.get("train") != asdict(config) or meta.get("epoch") != config.epochs
+            or sorted(episodes) != sorted(p.name for p in paths)):
+        return None
+    return EpochMetrics(**meta["metrics"])
 
 
 def score(game: Game, checkpoint: Path, args: argparse.Namespace, temperature: float) -> Scores:
