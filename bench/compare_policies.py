@@ -1,0 +1,73 @@
+"""Score several trained policies side by side on the same evaluation games, with more episodes.
+
+    python bench/compare_policies.py --game pacman --episodes 100 --reference 411 \\
+        "BC=runs/scaling/pacman/models/128-1/last.pt" "DAgger=runs/learning/dagger-run/pacman/models/dagger-round-005/last.pt"
+
+Each `NAME=CHECKPOINT` is scored with the eval protocol (sticky actions 0.25, up to 30 no-op
+starts, full games) over `--episodes` episodes from the same evaluation seed, sampling at
+`--temperature`, then the random agent from the same seed. The other benches score a policy on
+20 or 30 episodes, where one Pac-Man policy's 95% interval is +-25 to +-60 points: this is the
+second look at a comparison they made. Prints a markdown table; `--reference` (the expert's
+score) adds each policy's share of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint, random_actor, run_episodes  # noqa: E402
+from agent.policy import load_checkpoint  # noqa: E402
+from recorder.games import resolve_game  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("policies", nargs="+", metavar="NAME=CHECKPOINT")
+    parser.add_argument("--game", default="pacman")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--temperature", type=float, default=0.25, help="policy sampling temperature")
+    parser.add_argument("--seed", type=int, default=7, help="evaluation seed (the planner benches' is 7)")
+    parser.add_argument("--reference", type=float, default=None, help="the expert's score, for the share column")
+    args = parser.parse_args()
+    game = resolve_game(args.game)
+    policies = []
+    for item in args.policies:
+        name, sep, path = item.partition("=")
+        if not sep or not Path(path).is_file():
+            parser.error(f"{item!r}: expected NAME=CHECKPOINT naming an existing checkpoint file")
+        policies.append((name, Path(path)))
+    print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+          f"{args.episodes} eval episodes from seed {args.seed} at T={args.temperature:g}", flush=True)
+
+    rows: list[tuple[str, Scores, float]] = []
+    config = EvalConfig(episodes=args.episodes, temperature=args.temperature, seed=args.seed, random_baseline=False)
+    for name, path in policies:
+        start = time.perf_counter()
+        scores = evaluate_checkpoint(path, game, config, save=False)[0].agent
+        rows.append((name, scores, time.perf_counter() - start))
+        print(f"  {name}: {scores.mean:.1f} ± {scores.ci95:.1f} ({rows[-1][2]:.0f} s)", flush=True)
+    start = time.perf_counter()
+    obs = load_checkpoint(policies[0][1], game).obs
+    random, _ = run_episodes(random_actor(game.n_actions, np.random.default_rng(args.seed + 1)), game, obs, config,
+                             label="random", seed=args.seed)
+    rows.append(("random agent", random, time.perf_counter() - start))
+
+    share = "" if args.reference is None else f" of {args.reference:g} |"
+    print(f"\n| policy | mean ± 95% | median | min | max |{share} eval s |")
+    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if share else "") + " ---: |")
+    for name, scores, seconds in rows:
+        ratio = "" if args.reference is None else f" {scores.mean / args.reference:.2f} |"
+        print(f"| {name} | {scores.mean:.1f} ± {scores.ci95:.1f} | {scores.median:.1f} | {scores.min:.0f} | "
+              f"{scores.max:.0f} |{ratio} {seconds:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
