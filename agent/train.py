@@ -16,7 +16,9 @@ The data set is one uint8 array of pooled 84x84 frames for all episodes (built b
 while the episode files stream in, a chunk of raw frames at a time) plus, per decision, its
 label and the indices of its stack. A batch gathers its stacks by index; nothing is stored
 as float or four times. Episodes are split into training and validation whole, so the
-validation score measures play the policy has not seen.
+validation score measures play the policy has not seen; a run that starts from trained weights
+(a DAgger round, a resumed run) keeps their split (`inherited_split`), or the weights would be
+validated on episodes they were trained on.
 
     result = train(game, store.episode_paths(), store.models, TrainConfig(epochs=10))
     result.best_checkpoint, result.final.val_accuracy
@@ -255,6 +257,24 @@ def split_episodes(n_episodes: int, val_fraction: float, rng: np.random.Generato
     return sorted(order[n_val:]), sorted(order[:n_val])
 
 
+def inherited_split(names: Sequence[str], start: dict, val_fraction: float, rng: np.random.Generator
+                    ) -> tuple[list[int], list[int]]:
+    """(train, validation) indices of the episodes `names`, keeping the split of the weights a run
+    starts from (`start`, their checkpoint's meta): an episode they were trained on never
+    validates, one they held out always does, and each episode new to them is held out with
+    probability `val_fraction`.
+
+    A fresh split over the grown set (DAgger's rounds add episodes every round) would put
+    episodes the weights have learned into validation: its accuracy then climbs with every
+    round while measuring memory, and "best" weights are chosen by it.
+    """
+    trained, held_out = set(start.get("train_episodes", ())), set(start.get("val_episodes", ()))
+    new = [i for i, name in enumerate(names) if name not in trained and name not in held_out]
+    draws = rng.random(len(new))
+    val = {i for i, name in enumerate(names) if name in held_out} | {i for i, d in zip(new, draws) if d < val_fraction}
+    return [i for i in range(len(names)) if i not in val], sorted(val)
+
+
 # ---------------------------------------------------------------------------------------------
 # Batches
 
@@ -389,8 +409,10 @@ class _Trainer:
         self.device = resolve_device(config.device)
         self.skipped: list[str] = []
         self._check_start(init_from, resume)
+        start_path = self.out_dir / LAST_NAME if resume else init_from  # the weights this run starts from
+        start = None if start_path is None else read_checkpoint(start_path)
         self.data = data if data is not None else load_data(episodes, game, config.obs, warn=self._skip, on_load=on_load)
-        self._split()
+        self._split(None if start is None else start["meta"])
         torch.manual_seed(config.seed)
         self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.stack)).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
@@ -401,9 +423,9 @@ class _Trainer:
         self.history: list[EpochMetrics] = []
         self.best_epoch, self.best_score, self.start_epoch = 0, math.inf, 0
         if init_from is not None:
-            self._warm_start(init_from)
+            self._warm_start(start, init_from)
         if resume:
-            self._restore()
+            self._restore(start, start_path)
 
     # -- set-up steps
 
@@ -417,21 +439,25 @@ class _Trainer:
         if resume and init_from is not None:
             raise ValueError("resume continues a run; init_from starts a new one: pass one of them")
 
-    def _split(self) -> None:
+    def _split(self, start: dict | None) -> None:
+        """Whole episodes to training and validation; those of `start` (the starting weights' meta) kept."""
         data, config = self.data, self.config
         if not data.paths:
             raise NoDataError(
                 f"no readable recordings for {self.game.name}: record some with `mimic play --record --game {self.game.name}`"
             )
-        train_eps, val_eps = split_episodes(len(data.paths), config.val_fraction, np.random.default_rng(config.seed))
+        rng = np.random.default_rng(config.seed)
+        if start is None:
+            train_eps, val_eps = split_episodes(len(data.paths), config.val_fraction, rng)
+        else:
+            train_eps, val_eps = inherited_split([p.name for p in data.paths], start, config.val_fraction, rng)
         self.train_ids, self.val_ids = data.samples(train_eps), data.samples(val_eps)
         self.train_paths = [data.paths[i] for i in train_eps]
         self.val_paths = [data.paths[i] for i in val_eps]
         if len(self.train_ids) == 0:
             raise NoDataError(f"the recordings for {self.game.name} hold no labelled decisions to train on")
 
-    def _warm_start(self, path: Path) -> None:
-        payload = read_checkpoint(path)
+    def _warm_start(self, payload: dict, path: Path) -> None:
         self._check_payload(payload, path)
         self.policy.load_state_dict(payload["state_dict"])
 
@@ -443,9 +469,7 @@ class _Trainer:
                 "pass the same --stack and --frameskip"
             )
 
-    def _restore(self) -> None:
-        path = self.out_dir / LAST_NAME
-        payload = read_checkpoint(path)
+    def _restore(self, payload: dict, path: Path) -> None:
         self._check_payload(payload, path)
         self.policy.load_state_dict(payload["state_dict"])
         self.optimizer.load_state_dict(payload["optimizer"])

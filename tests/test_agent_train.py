@@ -140,6 +140,23 @@ def test_split_is_by_episode_and_metrics_cover_every_action(tmp_path):
     assert result.final.val_loss is not None and 0 <= result.final.val_accuracy <= 1
 
 
+def test_a_warm_started_run_keeps_the_split_of_the_weights_it_starts_from(tmp_path):
+    """A DAgger round retrains on more episodes from the last round's weights: none the weights
+    learned may validate them, those they held out still do, and new episodes are split too."""
+    game = resolve_game("pacman")
+    demos = [record_scripted("pacman", tmp_path / "demos", frames=40, seed=s) for s in range(6)]
+    rounds = [record_scripted("pacman", tmp_path / "rounds", frames=40, seed=s) for s in range(10, 20)]
+    config = TrainConfig(epochs=1, val_fraction=0.34, device="cpu", threads=1)
+    first = train(game, demos, tmp_path / "bc", config)
+    second = train(game, demos + rounds, tmp_path / "round", config, init_from=first.last_checkpoint)
+    names = lambda paths: {p.name for p in paths}  # noqa: E731
+    assert names(first.val_episodes) <= names(second.val_episodes)
+    assert not names(first.train_episodes) & names(second.val_episodes)
+    new_held_out = names(second.val_episodes) & names(rounds)
+    assert 0 < len(new_held_out) < len(rounds)
+    assert names(second.train_episodes) | names(second.val_episodes) == names(demos + rounds)
+
+
 def test_a_seeded_cpu_run_repeats_exactly_and_resume_continues_it(tmp_path):
     game = resolve_game("pacman")
     paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s) for s in range(2)]
