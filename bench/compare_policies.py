@@ -6,7 +6,7 @@
 Each `NAME=CHECKPOINT` is scored with the eval protocol (sticky actions 0.25, up to 30 no-op
 starts, full games) over `--episodes` episodes from the same evaluation seed, sampling at
 `--temperature`, then the random agent from the same seed. The other benches score a policy on
-20 or 30 episodes, where one Pac-Man policy's 95% interval is +-25 to +-60 points: this is the
+20 or 30 episodes, where one Pac-Man policy's 95% interval is +-14 to +-63 points: this is the
 second look at a comparison they made. Prints a markdown table; `--reference` (the expert's
 score) adds each policy's share of it.
 """

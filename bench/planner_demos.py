@@ -1,5 +1,5 @@
 """What the benches that train on the planner's demonstrations share (label_targets, value_targets,
-label_scaling, previous_action).
+label_scaling, previous_action; learning with `--data`).
 
 Each trains on the same data: `--episodes` demonstrations of `--frames` frames at `--budget`,
 seeds 100 and up (so the scripts record the same games), trained once per `--seeds` entry
