@@ -8,6 +8,9 @@
    rollouts of at most `--rollout-frames` frames a round).
 4. In a second store the expert records more episodes until it holds at least as many
    labelled decisions as DAgger's final training set; BC trains on those ("BC, same labels").
+   With `--scratch`, BC also trains from scratch on DAgger's own final data set (demonstrations
+   and every round): DAgger's labels with BC's training, to tell the labels from the rounds'
+   short warm-started retraining.
 5. Every policy is scored with the `eval` protocol (`--eval-episodes`, sticky actions 0.25, up
    to 30 no-op starts, the frame cap printed), side by side in this one run. Policies act at
    sampling temperature `--temperature` (rollouts too) and each training keeps the weights
@@ -69,6 +72,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--scratch", action="store_true",
+                        help="also train BC from scratch on DAgger's final data set (demonstrations and rounds)")
     parser.add_argument("--data", type=Path, default=None,
                         help="take the demonstrations, and BC's model when it was trained there, from this folder")
     args = parser.parse_args()
@@ -143,6 +148,11 @@ def main() -> None:
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels
     score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint), dagger_labels)
+    if args.scratch:
+        start = time.perf_counter()
+        scratch = train(game, dagger_store.episode_paths(), dagger_store.models / "scratch", train_config)
+        seconds["BC training on DAgger's data"] = time.perf_counter() - start
+        score("BC from scratch on DAgger's data", scratch.checkpoint(args.keep), dagger_labels)
 
     # 4: BC on as many expert labels as DAgger used
     start = time.perf_counter()
