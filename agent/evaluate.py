@@ -361,6 +361,16 @@ def random_actor(n_actions: int, rng: np.random.Generator) -> ActFn:
     return act
 
 
+def random_scores(
+    game: Game, obs: ObsConfig, config: EvalConfig, *, seed: int,
+    on_episode: Callable[[int, float], None] | None = None,
+) -> Scores:
+    """A uniformly random agent under the protocol: `config.episodes` games from `seed`, its
+    actions drawn from `config.seed + 1` (the baseline of every report)."""
+    act = random_actor(game.n_actions, np.random.default_rng(config.seed + 1))
+    return run_episodes(act, game, obs, config, label="random", seed=seed, on_episode=on_episode)[0]
+
+
 def evaluate_policy(
     policy, game: Game, obs: ObsConfig, config: EvalConfig = EvalConfig(), *,
     store: GameStore | None = None, checkpoint: Path | None = None,
@@ -376,11 +386,8 @@ def evaluate_policy(
     )
     baseline = None
     if config.random_baseline:
-        baseline, _ = run_episodes(
-            random_actor(game.n_actions, np.random.default_rng(config.seed + 1)),
-            game, obs, config, label="random", seed=config.seed + 10_000,
-            on_episode=None if on_episode is None else (lambda i, s: on_episode("random", i, s)),
-        )
+        baseline = random_scores(game, obs, config, seed=config.seed + 10_000,
+                                 on_episode=None if on_episode is None else (lambda i, s: on_episode("random", i, s)))
     players, n_players = players_mean(store) if store is not None else (None, 0)
     ref = REFERENCES.get(game.name)
     return EvalReport(

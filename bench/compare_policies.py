@@ -19,11 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint, random_actor, run_episodes  # noqa: E402
+from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint, random_scores  # noqa: E402
 from agent.policy import load_checkpoint  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 
@@ -55,9 +53,7 @@ def main() -> None:
         rows.append((name, scores, time.perf_counter() - start))
         print(f"  {name}: {scores.mean:.1f} ± {scores.ci95:.1f} ({rows[-1][2]:.0f} s)", flush=True)
     start = time.perf_counter()
-    obs = load_checkpoint(policies[0][1], game).obs
-    random, _ = run_episodes(random_actor(game.n_actions, np.random.default_rng(args.seed + 1)), game, obs, config,
-                             label="random", seed=args.seed)
+    random = random_scores(game, load_checkpoint(policies[0][1], game).obs, config, seed=args.seed)
     rows.append(("random agent", random, time.perf_counter() - start))
 
     share = "" if args.reference is None else f" of {args.reference:g} |"
