@@ -517,6 +517,10 @@ def train(
         "--label-sets/--single-labels",
         help="Learn every action the planner found as good as its label, not the label alone "
              "(on Pac-Man it clones a worse player: BENCHMARKS.md).")] = False,
+    keep_moot: Annotated[bool, typer.Option(
+        "--keep-moot/--skip-moot",
+        help="Also train on decisions where the planner found every action as good (its label there is only "
+             "the action it held; on Pac-Man leaving them out clones a better player: BENCHMARKS.md).")] = False,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of episodes held out.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
@@ -538,8 +542,8 @@ def train(
     try:
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
-            class_weights=class_weights, augment=augment, label_sets=label_sets, seed=seed, device=device,
-            threads=threads,
+            class_weights=class_weights, augment=augment, label_sets=label_sets, keep_moot=keep_moot, seed=seed,
+            device=device, threads=threads,
         )
     except ValueError as exc:
         fail(str(exc))

@@ -232,6 +232,13 @@ def decision_targets(labels: np.ndarray, label_sets: np.ndarray | None, frameski
     return out, out_sets
 
 
+def moot(label_sets: np.ndarray, n_actions: int) -> np.ndarray:
+    """True where a decision's label set holds every action: whatever the player did, the expert
+    found it as good, so the label there is only the action held before (see `agent.train`)."""
+    every = np.uint32((1 << n_actions) - 1)
+    return (np.asarray(label_sets, dtype=np.uint32) & every) == every
+
+
 def stack_indices(n_decisions: int, stack: int, offset: int = 0) -> np.ndarray:
     """(D, stack) indices into a pooled-frame array: decision i sees [i-stack+1 .. i], clipped to the episode start."""
     steps = np.arange(n_decisions, dtype=np.int64)[:, None] + np.arange(1 - stack, 1, dtype=np.int64)[None, :]

@@ -11,12 +11,12 @@ partly echo what the agent already did. This bench takes a finished DAgger run's
 labels of the rounds' decisions (`--where all`: the demonstrations' too):
 
 - `held`: as recorded (the previous action where it is among the best).
-- `drawn`: an action drawn at random among the equally good ones (from `--seed`).
+- `drawn`: an action drawn at random among the equally good ones (seeded by the training seed).
 - `untied`: decisions where every action is as good are left unlabelled (not trained on);
   the others keep their label.
 
-Every rule trains with the same settings and seed (`--epochs`, `--lr`, `--seed`, the same
-train/validation split: it is drawn by episode) into <data>/<game>/models/labels-<rule>-<where>/,
+Every rule trains with the same settings and seeds (`--epochs`, `--lr`, `--seeds`, the same
+train/validation split: it is drawn by episode) into <data>/<game>/models/labels-<rule>-<where>-<seed>/,
 and is scored with the eval protocol over `--eval-episodes` from the planner benches' evaluation
 seed (bench/compare_policies.py scores other checkpoints on the same games).
 """
@@ -83,7 +83,7 @@ def main() -> None:
                         help="relabel the DAgger rounds' decisions only, or the demonstrations' too")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=2.5e-4)
-    parser.add_argument("--seed", type=int, default=1, help="training seed (and the drawn rule's)")
+    parser.add_argument("--seeds", default="1", help="training seeds, comma-separated (each also seeds the drawn rule)")
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--temperature", type=float, default=0.25)
     args = parser.parse_args()
@@ -93,12 +93,14 @@ def main() -> None:
         parser.error(f"unknown rule(s) {', '.join(unknown)}; expected some of {', '.join(RULES)}")
     store = GameStore(args.data, game.name)
     paths = store.episode_paths()
-    if not list(store.dagger.glob("round-*/*.npz")):
-        parser.error(f"{store.dagger} holds no DAgger rounds; expected a finished DAgger run's data root")
+    if args.where == "rounds" and not list(store.dagger.glob("round-*/*.npz")):
+        parser.error(f"{store.dagger} holds no DAgger rounds; expected a finished DAgger run's data root "
+                     "(or --where all, to change the demonstrations' labels)")
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"{len(paths)} episodes from {store.path}", flush=True)
 
-    config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    config = TrainConfig(epochs=args.epochs, lr=args.lr)
     data = load_data(paths, game, config.obs)
     in_rounds = np.array([p.parent.parent == store.dagger for p in data.paths])[data.episode]
     where = in_rounds if args.where == "rounds" else np.ones_like(in_rounds)
@@ -108,17 +110,18 @@ def main() -> None:
     eval_config = EvalConfig(episodes=args.eval_episodes, temperature=args.temperature,
                              seed=planner_demos.EVAL_SEED, random_baseline=False)
     rows = []
-    for rule in rules:
-        changed = relabel(data, rule, where, game.n_actions, np.random.default_rng(args.seed))
-        out_dir = store.models / f"labels-{rule}-{args.where}"
-        start = time.perf_counter()
-        result = train(game, changed.paths, out_dir, config, data=changed)
-        trained = time.perf_counter() - start
-        start = time.perf_counter()
-        scores = evaluate_checkpoint(result.checkpoint("last"), game, eval_config, save=False)[0].agent
-        n_labels = int((changed.labels != NO_LABEL).sum())
-        rows.append((rule, n_labels, result.final, scores, trained, time.perf_counter() - start))
-        print(f"  {rule}: {scores.mean:.1f} ± {scores.ci95:.1f} (trained {trained:.0f} s)", flush=True)
+    for seed in seeds:
+        for rule in rules:
+            changed = relabel(data, rule, where, game.n_actions, np.random.default_rng(seed))
+            out_dir = store.models / f"labels-{rule}-{args.where}-{seed}"
+            start = time.perf_counter()
+            result = train(game, changed.paths, out_dir, replace(config, seed=seed), data=changed)
+            trained = time.perf_counter() - start
+            start = time.perf_counter()
+            scores = evaluate_checkpoint(result.checkpoint("last"), game, eval_config, save=False)[0].agent
+            n_labels = int((changed.labels != NO_LABEL).sum())
+            rows.append((rule, seed, n_labels, result.final, scores, trained, time.perf_counter() - start))
+            print(f"  {rule}, seed {seed}: {scores.mean:.1f} ± {scores.ci95:.1f} (trained {trained:.0f} s)", flush=True)
     start = time.perf_counter()
     random = random_scores(game, config.obs, eval_config, seed=planner_demos.EVAL_SEED)
     random_s = time.perf_counter() - start
@@ -126,14 +129,14 @@ def main() -> None:
 
 
 def print_table(game: Game, args, rows, random, random_s: float) -> None:
-    print(f"\n| {game.name}: ties in {args.where} | labels | train acc | val acc | mean ± 95% | median | min | max "
+    print(f"\n| {game.name}: ties in {args.where} | seed | labels | train acc | val acc | mean ± 95% | median | min | max "
           f"| train s | eval s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for rule, n_labels, final, scores, trained, evaluated in rows:
-        print(f"| {rule} | {n_labels:,} | {final.train_accuracy:.1%} | {final.val_accuracy:.1%} | {scores.mean:.1f} ± "
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for rule, seed, n_labels, final, scores, trained, evaluated in rows:
+        print(f"| {rule} | {seed} | {n_labels:,} | {final.train_accuracy:.1%} | {final.val_accuracy:.1%} | {scores.mean:.1f} ± "
               f"{scores.ci95:.1f} | {scores.median:.1f} | {scores.min:.0f} | {scores.max:.0f} | {trained:.0f} | "
               f"{evaluated:.0f} |")
-    print(f"| random agent | 0 | | | {random.mean:.1f} ± {random.ci95:.1f} | {random.median:.1f} | {random.min:.0f} | "
+    print(f"| random agent | | 0 | | | {random.mean:.1f} ± {random.ci95:.1f} | {random.median:.1f} | {random.min:.0f} | "
           f"{random.max:.0f} | | {random_s:.0f} |")
 
 

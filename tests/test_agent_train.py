@@ -129,6 +129,28 @@ def test_the_policy_learns_a_label_set_where_single_labels_would_contradict_each
     assert single.final.train_accuracy < 0.75  # one label of two, at best about half right
 
 
+def test_decisions_where_every_action_is_as_good_are_not_learned_unless_kept(tmp_path):
+    """On the same screens half the decisions say 'every action is as good' (labelled 1, the action
+    held) and half say 'only 2': the policy learns 2 from the others alone, or both with keep_moot."""
+    game = resolve_game("pacman")
+    every = (1 << game.n_actions) - 1
+    recorder = EpisodeRecorder(game, seed=0, player="moot", state_every=10_000)
+    recorder.reset()
+    for t in range(400):  # the start screen: nothing moves for the first seconds, every stack alike
+        decisive = (t // 4) % 2 == 0
+        recorder.step(0, label=2 if decisive else 1, label_set=0b100 if decisive else every)
+    path = recorder.save(tmp_path / "demos")
+    config = TrainConfig(epochs=3, batch_size=20, lr=1e-3, val_fraction=0, device="cpu", threads=1)
+    skipped = train(game, [path], tmp_path / "skip", config)
+    kept = train(game, [path], tmp_path / "keep", replace(config, keep_moot=True))
+    assert skipped.train_samples == 50 and kept.train_samples == 100
+    data = load_data([path], game, config.obs)
+    _, probs = load_checkpoint(skipped.last_checkpoint, game).policy.act(data.pooled[data.stacks[:1]], greedy=True)
+    assert probs[0, 2] > 0.9
+    _, probs = load_checkpoint(kept.last_checkpoint, game).policy.act(data.pooled[data.stacks[:1]], greedy=True)
+    assert abs(probs[0, 1] - 0.5) < 0.15 and abs(probs[0, 2] - 0.5) < 0.15
+
+
 def test_split_is_by_episode_and_metrics_cover_every_action(tmp_path):
     game = resolve_game("pacman")
     paths = [record_scripted("pacman", tmp_path / "demos", frames=120, seed=s, hold=8) for s in range(4)]
