@@ -591,6 +591,11 @@ def train(
         f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "
         f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}.", highlight=False,
     )
+    if result.moot_samples:
+        console.print(
+            f"{result.moot_samples:,} moot decisions left out (the planner found every action as good there; "
+            "--keep-moot trains on them).", highlight=False, soft_wrap=True,
+        )
     console.print(
         f"best: {result.best_checkpoint} (epoch {best.epoch}); last: {result.last_checkpoint}", highlight=False, soft_wrap=True
     )

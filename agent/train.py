@@ -135,6 +135,7 @@ class TrainResult:
     train_samples: int
     val_samples: int
     skipped: list[str] = field(default_factory=list)  # damaged episodes, one message each
+    moot_samples: int = 0  # labelled decisions left out as moot (every action as good), training and validation
 
     @property
     def final(self) -> EpochMetrics:
@@ -459,7 +460,9 @@ class _Trainer:
             train_eps, val_eps = split_episodes(len(data.paths), config.val_fraction, rng)
         else:
             train_eps, val_eps = inherited_split([p.name for p in data.paths], start, config.val_fraction, rng)
-        self.train_ids, self.val_ids = self._trainable(data.samples(train_eps)), self._trainable(data.samples(val_eps))
+        labelled_train, labelled_val = data.samples(train_eps), data.samples(val_eps)
+        self.train_ids, self.val_ids = self._trainable(labelled_train), self._trainable(labelled_val)
+        self.moot_samples = len(labelled_train) + len(labelled_val) - len(self.train_ids) - len(self.val_ids)
         self.train_paths = [data.paths[i] for i in train_eps]
         self.val_paths = [data.paths[i] for i in val_eps]
         if len(self.train_ids) == 0:
@@ -514,6 +517,7 @@ class _Trainer:
             train_samples=len(self.train_ids),
             val_samples=len(self.val_ids),
             skipped=self.skipped,
+            moot_samples=self.moot_samples,
         )
 
     def _run_epoch(self, epoch: int) -> EpochMetrics:

@@ -143,7 +143,7 @@ def test_decisions_where_every_action_is_as_good_are_not_learned_unless_kept(tmp
     config = TrainConfig(epochs=3, batch_size=20, lr=1e-3, val_fraction=0, device="cpu", threads=1)
     skipped = train(game, [path], tmp_path / "skip", config)
     kept = train(game, [path], tmp_path / "keep", replace(config, keep_moot=True))
-    assert skipped.train_samples == 50 and kept.train_samples == 100
+    assert (skipped.train_samples, skipped.moot_samples) == (50, 50) and (kept.train_samples, kept.moot_samples) == (100, 0)
     data = load_data([path], game, config.obs)
     _, probs = load_checkpoint(skipped.last_checkpoint, game).policy.act(data.pooled[data.stacks[:1]], greedy=True)
     assert probs[0, 2] > 0.9
