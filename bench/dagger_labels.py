@@ -1,6 +1,7 @@
-"""Which label should a DAgger state get where the planner's ways tie?
+"""Which labels to learn where the planner's ways tie (in DAgger's rounds, or everywhere)?
 
     python bench/dagger_labels.py --game pacman --data runs/learning/dagger-run --rules held,drawn,untied
+    python bench/dagger_labels.py --game pacman --data runs/scaling --rules held,untied --where all --seeds 1,2,3
 
 Where several actions are equally good, the planner labels a state with the action held before
 it (a person keeps holding a key until something makes them change). In a demonstration that
@@ -8,14 +9,17 @@ is the expert's own previous action; in a DAgger rollout it is the agent's, so o
 partly echo what the agent already did. This bench takes a finished DAgger run's data
 (`--data`: its demonstrations and every round, as `bench/learning.py` leaves it in
 <out>/dagger-run) and trains BC from scratch on it once per rule, each changing only the
-labels of the rounds' decisions (`--where all`: the demonstrations' too):
+labels of the rounds' decisions (`--where all`: the demonstrations' too; then any folder of
+the planner's recordings will do, such as the planner benches' `--data` folder):
 
 - `held`: as recorded (the previous action where it is among the best).
 - `drawn`: an action drawn at random among the equally good ones (seeded by the training seed).
 - `untied`: decisions where every action is as good are left unlabelled (not trained on);
   the others keep their label.
 
-Every rule trains with the same settings and seeds (`--epochs`, `--lr`, `--seeds`, the same
+The `untied` rule is what the trainer now does by default (`TrainConfig.keep_moot`, measured
+here first); every rule here trains with `keep_moot` on, so that the rule alone decides. Every
+rule trains with the same settings and seeds (`--epochs`, `--lr`, `--seeds`, the same
 train/validation split: it is drawn by episode) into <data>/<game>/models/labels-<rule>-<where>-<seed>/,
 and is scored with the eval protocol over `--eval-episodes` from the planner benches' evaluation
 seed (bench/compare_policies.py scores other checkpoints on the same games).
@@ -100,7 +104,7 @@ def main() -> None:
           f"{len(paths)} episodes from {store.path}", flush=True)
 
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    config = TrainConfig(epochs=args.epochs, lr=args.lr)
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, keep_moot=True)  # the rule alone decides what is left out
     data = load_data(paths, game, config.obs)
     in_rounds = np.array([p.parent.parent == store.dagger for p in data.paths])[data.episode]
     where = in_rounds if args.where == "rounds" else np.ones_like(in_rounds)
@@ -138,6 +142,10 @@ def print_table(game: Game, args, rows, random, random_s: float) -> None:
               f"{evaluated:.0f} |")
     print(f"| random agent | | 0 | | | {random.mean:.1f} ± {random.ci95:.1f} | {random.median:.1f} | {random.min:.0f} | "
           f"{random.max:.0f} | | {random_s:.0f} |")
+    for rule in dict.fromkeys(row[0] for row in rows):
+        means = [scores.mean for name, _, _, _, scores, _, _ in rows if name == rule]
+        if len(means) > 1:
+            print(f"{rule}: {planner_demos.over_seeds(means)} over {len(means)} training seeds")
 
 
 if __name__ == "__main__":
