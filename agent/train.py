@@ -12,12 +12,12 @@ distributions (`BCData.soft`, e.g. the planner's action values through a softmax
 then the cross-entropy to them. Measured on the same labels (bench/value_targets.py), the values
 alone score below the label, and half values, half label is not shown better than it.
 
-A decision whose set holds every action is moot (`agent.obs.moot`): the expert found whatever
-the player did as good (in a Pac-Man corridor the joystick changes nothing), so its label is
-only the action held before, which the screen does not show. Moot decisions are left out of
-training and validation unless `keep_moot`: measured on the planner's Pac-Man labels, leaving
-them out (about 30% of the decisions) clones a better player, in less time
-(bench/dagger_labels.py). A person's label stands alone, so a person's decisions are never moot.
+A decision whose set holds every action is moot (`agent.obs.moot`): the expert's look-ahead
+found whatever the player did as good, so its label is only the action held before, which the
+screen does not show. Moot decisions are left out of training and validation unless
+`keep_moot`: measured on the planner's Pac-Man labels, leaving them out (about 30% of the
+decisions) clones a better player, in less time (bench/dagger_labels.py). A person's label
+stands alone, so a person's decisions are never moot.
 
 The data set is one uint8 array of pooled 84x84 frames for all episodes (built by `agent.obs`
 while the episode files stream in, a chunk of raw frames at a time) plus, per decision, its
