@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.evaluate import EvalConfig, evaluate_checkpoint, random_scores  # noqa: E402
-from agent.obs import NO_LABEL  # noqa: E402
+from agent.obs import NO_LABEL, moot  # noqa: E402
 from agent.train import BCData, TrainConfig, load_data, train  # noqa: E402
 from recorder.games import Game, resolve_game  # noqa: E402
 from recorder.store import GameStore  # noqa: E402
@@ -49,20 +49,23 @@ import planner_demos  # noqa: E402  (bench/, beside this script)
 RULES = ("held", "drawn", "untied")
 
 
+def set_bits(sets: np.ndarray, n_actions: int) -> np.ndarray:
+    """(D, actions) 0/1: which actions each label set holds."""
+    return (sets[:, None] >> np.arange(n_actions, dtype=np.uint32)) & 1
+
+
 def relabel(data: BCData, rule: str, where: np.ndarray, n_actions: int, rng: np.random.Generator) -> BCData:
     """`data` with the labels of the decisions in `where` (bool mask) changed by `rule`."""
     if rule == "held":
         return data
     labels, sets = data.labels.copy(), data.sets.copy()
-    bits = (sets[:, None] >> np.arange(n_actions, dtype=np.uint32)) & 1  # (D, actions)
-    ties = bits.sum(axis=1)
     chosen = where & (labels != NO_LABEL)
     if rule == "untied":
-        drop = chosen & (ties == n_actions)
+        drop = chosen & moot(sets, n_actions)
         labels[drop], sets[drop] = NO_LABEL, 0
     elif rule == "drawn":
-        tied = np.flatnonzero(chosen & (ties > 1))
-        for i in tied:
+        bits = set_bits(sets, n_actions)
+        for i in np.flatnonzero(chosen & (bits.sum(axis=1) > 1)):
             labels[i] = rng.choice(np.flatnonzero(bits[i]))
     else:
         raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULES)}")
@@ -70,12 +73,11 @@ def relabel(data: BCData, rule: str, where: np.ndarray, n_actions: int, rng: np.
 
 
 def describe_labels(data: BCData, where: np.ndarray, n_actions: int) -> str:
-    labelled = where & (data.labels != NO_LABEL)
-    ties = np.array([bin(int(s)).count("1") for s in data.sets[labelled]])
-    if not ties.size:
+    sets = data.sets[where & (data.labels != NO_LABEL)]
+    if not sets.size:
         return "no labelled decisions there"
-    return (f"{labelled.sum():,} labelled decisions: every action as good {np.mean(ties == n_actions):.1%}, "
-            f"some tied {np.mean(ties > 1):.1%}")
+    return (f"{sets.size:,} labelled decisions: every action as good {np.mean(moot(sets, n_actions)):.1%}, "
+            f"some tied {np.mean(set_bits(sets, n_actions).sum(axis=1) > 1):.1%}")
 
 
 def main() -> None:
