@@ -132,7 +132,7 @@ def measure(game: Game, name: str, checkpoint: Path, store: GameStore, pool: Exp
                          "expected a policy trained on that folder's demonstrations")
     start = time.perf_counter()
     games = []
-    for episode in range(args.games):
+    for episode in range(args.games):  # beta 0: the policy alone plays, the pool labels after each game
         seed = rollout_seed(args.seed, 0, episode)
         games.append(roll_out(
             loaded.policy, loaded.obs, game, pool, beta=0.0, seed=seed,
