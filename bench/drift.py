@@ -8,8 +8,9 @@ DAgger rests on covariate shift: a cloned policy errs, reaches states the demons
 showed, and errs more there; labels from those states correct it. This bench measures the shift.
 Each `NAME=CHECKPOINT` plays `--games` games by itself (no expert help, sampling at
 `--temperature`, the recording settings: no sticky actions), the planner labels every decision
-it made (`--budget`, the expert's other settings as in the demonstrations of `--data`), and the
-policy's most likely action is compared with the planner's set of equally good actions:
+it made (at the settings the demonstrations of `--data` were recorded at, read from their
+files), and the policy's most likely action is compared with the planner's set of equally good
+actions:
 
 - on the demonstrations of `--data` the checkpoint held out of training (its validation episodes);
 - on its own games: all decisions, those within the demonstrations' length (the same stretch of
@@ -25,6 +26,7 @@ have little to correct.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -108,9 +110,10 @@ def main() -> None:
     expert_config, demo_frames = demo_expert(store)
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"planner {expert_config}", flush=True)
-    root = args.keep or Path(tempfile.mkdtemp(prefix="mimic-drift-"))
     rows = []
-    with ExpertPool(game, expert_config, seed=args.seed, workers=args.workers) as pool:
+    with contextlib.ExitStack() as stack:
+        root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mimic-drift-")))
+        pool = stack.enter_context(ExpertPool(game, expert_config, seed=args.seed, workers=args.workers))
         for item in args.policies:
             name, _, checkpoint = item.partition("=")
             rows.append(measure(game, name, Path(checkpoint), store, pool, demo_frames, root / name, args))
