@@ -307,6 +307,11 @@ class Keep(str, Enum):
     last = "last"
 
 
+class Retrain(str, Enum):
+    warm = "warm"
+    scratch = "scratch"
+
+
 class HumanMode(str, Enum):
     takeover = "takeover"
     review = "review"
@@ -321,7 +326,10 @@ def dagger(
     max_frames: Annotated[int, typer.Option("--max-frames", help="Emulator frames per rollout at most.", min=1)] = 4500,
     beta0: Annotated[float, typer.Option("--beta0", help="Share of decisions the expert takes in round 1; halves each round.",
                                          min=0.0, max=1.0)] = 0.5,
-    epochs: Annotated[int, typer.Option(help="Retraining epochs per round (warm start).", min=1)] = 3,
+    epochs: Annotated[int, typer.Option(help="Training epochs per round.", min=1)] = 3,
+    retrain: Annotated[Retrain, typer.Option(help="How a round retrains: warm (from the last round's weights, --epochs "
+                                             "more) or scratch (fresh weights on all the data, as BC trained: give it "
+                                             "BC's --epochs).")] = Retrain.warm,
     eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Evaluation episodes per round.", min=1)] = 10,
     eval_max_frames: Annotated[int, typer.Option("--eval-max-frames", help="Frame cap of evaluation episodes; "
                                                  "the standard is 108,000 (reports say when not).", min=1)] = 108_000,
@@ -333,7 +341,7 @@ def dagger(
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policy in rollouts and evaluations "
                                                "(<1 sharper: on Pac-Man 0.25 plays better than 1, see BENCHMARKS.md).")] = 1.0,
     keep: Annotated[Keep, typer.Option(help="Weights each round keeps: best (lowest validation loss) or last "
-                                         "(the last epoch's; plays better on noisy planner labels).")] = Keep.best,
+                                         "(the last epoch's); which plays better depends on the data (BENCHMARKS.md).")] = Keep.best,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
     queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1)] = 20,
     rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: a lost life takes the game back "
@@ -361,7 +369,7 @@ def dagger(
     try:
         config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
                               epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames,
-                              temperature=temperature, keep=keep.value, seed=seed)
+                              temperature=temperature, keep=keep.value, retrain=retrain.value, seed=seed)
         expert_config = ExpertConfig(budget=budget)
         human_config = _human_config(chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed,
                                      queries=queries, rewind_seconds=rewind_seconds, show_rollouts=show_rollouts,
@@ -380,7 +388,9 @@ def dagger(
         console.print(
             f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
             f"{max_frames:,} frames each, beta " + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
-            + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision.",
+            + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision; "
+            + (f"each round trains fresh weights for {epochs} epochs." if retrain is Retrain.scratch
+               else f"each round trains {epochs} more epochs from the last round's weights."),
             highlight=False,
         )
     from contextlib import nullcontext

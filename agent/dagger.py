@@ -12,8 +12,12 @@ Built around the BC trainer (`agent.train.train`), not inheriting from it. Each 
    back exactly the expert's judgement.
 3. **Aggregate.** The episodes are stored in `dagger/round-NNN/` in the store's format: the
    action executed and the label both kept, replayable like any recording.
-4. **Retrain** on everything recorded for the game (demos and every round), warm-started from
-   the last round's weights, and **evaluate** with the `eval` protocol.
+4. **Retrain** on everything recorded for the game (demos and every round) and **evaluate** with
+   the `eval` protocol. `retrain="warm"` starts from the last round's weights for a few epochs;
+   `retrain="scratch"` trains fresh weights on the aggregate as BC trained (Ross et al.'s
+   DAgger), keeping the starting policy's train/validation split. Warm rounds add epochs on top
+   of BC's, and on the planner's Pac-Man labels more epochs past the lowest validation loss
+   play worse (BENCHMARKS.md, "how long to train").
 
 Human labellers plug in where the expert does (`recorder` owns their windows); this module
 knows only the `Labeller` protocol.
@@ -40,6 +44,7 @@ from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_ep
 
 AGENT_PLAYER = "agent"
 START_FILE = "start.json"
+RETRAIN = ("warm", "scratch")  # how a round retrains: from the last round's weights, or from fresh ones
 
 
 class Labeller(Protocol):
@@ -58,7 +63,8 @@ class DaggerConfig:
     episodes: int = 2  # rollouts per round
     max_frames: int = 4500  # emulator frames per rollout at most (75 s of play)
     beta0: float = 0.5  # beta of round 1; halves every round
-    epochs: int = 3  # retraining epochs per round (warm start)
+    epochs: int = 3  # training epochs per round
+    retrain: str = "warm"  # "warm": from the last round's weights; "scratch": fresh weights each round
     eval_episodes: int = 10
     eval_max_frames: int = 108_000
     greedy: bool = False  # act greedily in rollouts (default: sample, as the policy will be run)
@@ -82,6 +88,8 @@ class DaggerConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.keep not in ("best", "last"):
             raise ValueError(f"keep must be 'best' or 'last', got {self.keep!r}")
+        if self.retrain not in RETRAIN:
+            raise ValueError(f"retrain must be 'warm' or 'scratch', got {self.retrain!r}")
         beta_for_round(1, self.beta0)  # validates beta0
 
     def beta(self, round_index: int) -> float:
@@ -320,9 +328,11 @@ class DaggerRunner:
 
     def _retrain(self, round_index: int, previous: Sequence[RoundResult]) -> TrainResult:
         out_dir = self.store.models / f"dagger-round-{round_index:03d}"
+        scratch = self.config.retrain == "scratch"
         return train(
             self.game, self.store.episode_paths(), out_dir, self.train_config,
-            init_from=self.checkpoint_for(previous),
+            init_from=None if scratch else self.checkpoint_for(previous),
+            split_from=self.start_checkpoint if scratch else None,
             on_progress=lambda p: self.on_event(RoundEvent("train", round_index, p)),
             warn=self.warn,
         )

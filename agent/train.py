@@ -25,7 +25,8 @@ label and the indices of its stack. A batch gathers its stacks by index; nothing
 as float or four times. Episodes are split into training and validation whole, so the
 validation score measures play the policy has not seen; a run that starts from trained weights
 (a DAgger round, a resumed run) keeps their split (`inherited_split`), or the weights would be
-validated on episodes they were trained on.
+validated on episodes they were trained on; a DAgger round retrained from fresh weights keeps
+the starting policy's split too (`split_from`), so every round validates on the same demonstrations.
 
     result = train(game, store.episode_paths(), store.models, TrainConfig(epochs=10))
     result.best_checkpoint, result.final.val_accuracy
@@ -391,6 +392,7 @@ def train(
     config: TrainConfig = TrainConfig(),
     *,
     init_from: Path | None = None,
+    split_from: Path | None = None,
     resume: bool = False,
     on_progress: Callable[[TrainProgress], None] | None = None,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
@@ -400,28 +402,31 @@ def train(
 ) -> TrainResult:
     """Behavioural cloning on `episodes`; writes out_dir/best.pt and out_dir/last.pt.
 
-    `init_from` warm-starts from a checkpoint's weights (DAgger); `resume` continues the run
-    saved in out_dir/last.pt up to `config.epochs`. `data` reuses a loaded data set (`load_data`);
+    `init_from` warm-starts from a checkpoint's weights (DAgger) and keeps their train/validation
+    split; `split_from` keeps a checkpoint's split but starts from fresh weights (DAgger rounds
+    retrained from scratch); `resume` continues the run saved in out_dir/last.pt up to `config.epochs`. `data` reuses a loaded data set (`load_data`);
     `on_load(done, total)` reports the episodes pooled, `on_progress` every batch, `on_epoch`
     every epoch, `warn` every damaged episode skipped.
     """
     with torch_threads(config.threads):
-        trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, on_progress, on_epoch, warn,
-                           on_load, data)
+        trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, split_from, resume, on_progress,
+                           on_epoch, warn, on_load, data)
         return trainer.run()
 
 
 class _Trainer:
-    def __init__(self, game, episodes, out_dir, config, init_from, resume, on_progress, on_epoch, warn, on_load, data):
+    def __init__(self, game, episodes, out_dir, config, init_from, split_from, resume, on_progress, on_epoch, warn,
+                 on_load, data):
         self.game, self.config, self.out_dir = game, config, out_dir
         self.on_progress, self.on_epoch, self.warn = on_progress, on_epoch, warn
         self.device = resolve_device(config.device)
         self.skipped: list[str] = []
-        self._check_start(init_from, resume)
+        self._check_start(init_from, split_from, resume)
         start_path = self.out_dir / LAST_NAME if resume else init_from  # the weights this run starts from
         start = None if start_path is None else read_checkpoint(start_path)
+        split = start if split_from is None else read_checkpoint(split_from)  # the split this run keeps
         self.data = data if data is not None else load_data(episodes, game, config.obs, warn=self._skip, on_load=on_load)
-        self._split(None if start is None else start["meta"])
+        self._split(None if split is None else split["meta"])
         torch.manual_seed(config.seed)
         self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.stack)).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
@@ -442,11 +447,13 @@ class _Trainer:
         self.skipped.append(message)
         _tell(self.warn, message)
 
-    def _check_start(self, init_from: Path | None, resume: bool) -> None:
+    def _check_start(self, init_from: Path | None, split_from: Path | None, resume: bool) -> None:
         if resume and not (self.out_dir / LAST_NAME).is_file():
             raise CheckpointError(f"nothing to resume: no {LAST_NAME} in {self.out_dir}; train without --resume first")
         if resume and init_from is not None:
             raise ValueError("resume continues a run; init_from starts a new one: pass one of them")
+        if split_from is not None and (resume or init_from is not None):
+            raise ValueError("split_from is for fresh weights; a resumed or warm-started run keeps its weights' split")
 
     def _split(self, start: dict | None) -> None:
         """Whole episodes to training and validation; those of `start` (the starting weights' meta) kept."""

@@ -5,7 +5,10 @@
 1. The planning expert records `--demos` episodes (at most `--demo-frames` frames each).
 2. BC trains on them ("BC, N demonstration decisions").
 3. DAgger runs `--rounds` rounds from that policy with the planner labelling (`--rollouts`
-   rollouts of at most `--rollout-frames` frames a round).
+   rollouts of at most `--rollout-frames` frames a round). Each round retrains as `--retrain`
+   says: `warm`, `--round-epochs` more epochs from the last round's weights, or `scratch`,
+   fresh weights for `--round-epochs` epochs on everything (classic DAgger; give it BC's
+   --epochs, or as many as reach BC's lowest validation loss with --keep best).
 4. In a second store the expert records more episodes until it holds at least as many
    labelled decisions as DAgger's final training set; BC trains on those ("BC, same labels").
    With `--scratch`, BC also trains from scratch on DAgger's own final data set (demonstrations
@@ -63,6 +66,8 @@ def main() -> None:
     parser.add_argument("--rollouts", type=int, default=1)
     parser.add_argument("--rollout-frames", type=int, default=4500)
     parser.add_argument("--round-epochs", type=int, default=4)
+    parser.add_argument("--retrain", choices=("warm", "scratch"), default="warm",
+                        help="rounds train from the last round's weights or from fresh ones")
     parser.add_argument("--round-eval-episodes", type=int, default=4)
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--eval-max-frames", type=int, default=108_000)
@@ -143,7 +148,7 @@ def main() -> None:
         config = DaggerConfig(rounds=args.rounds, episodes=args.rollouts, max_frames=args.rollout_frames,
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
                               eval_max_frames=args.eval_max_frames, temperature=args.temperature, keep=args.keep,
-                              seed=args.seed)
+                              retrain=args.retrain, seed=args.seed)
         rounds = DaggerRunner(game, dagger_store, bc_checkpoint, collector, config).run()
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels

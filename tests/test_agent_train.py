@@ -177,6 +177,11 @@ def test_a_warm_started_run_keeps_the_split_of_the_weights_it_starts_from(tmp_pa
     new_held_out = names(second.val_episodes) & names(rounds)
     assert 0 < len(new_held_out) < len(rounds)
     assert names(second.train_episodes) | names(second.val_episodes) == names(demos + rounds)
+    # A round retrained from fresh weights (DAgger with retrain="scratch") keeps the same split.
+    fresh = train(game, demos + rounds, tmp_path / "fresh", config, split_from=first.last_checkpoint)
+    assert fresh.val_episodes == second.val_episodes and fresh.train_episodes == second.train_episodes
+    with pytest.raises(ValueError, match="split_from is for fresh weights"):
+        train(game, demos, tmp_path / "both", config, init_from=first.last_checkpoint, split_from=first.last_checkpoint)
 
 
 def test_a_seeded_cpu_run_repeats_exactly_and_resume_continues_it(tmp_path):

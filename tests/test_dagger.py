@@ -116,6 +116,28 @@ def test_rounds_aggregate_retrain_and_resume(bc_store):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_scratch_round_trains_fresh_weights_on_all_the_data(bc_store, tmp_path):
+    """retrain="scratch" (classic DAgger): the round's weights are what training from fresh
+    weights on every episode gives, not what training on from the starting policy gives."""
+    store, start = bc_store
+    game = resolve_game("pacman")
+    config = DaggerConfig(rounds=1, episodes=1, max_frames=200, epochs=1, eval_episodes=1, eval_max_frames=800,
+                          keep="last", retrain="scratch")
+    train_config = TrainConfig(epochs=1, device="cpu", threads=1)
+    collector = PlannerCollector(game, Expert(game, FAST_EXPERT, seed=0), 200)
+    [result] = DaggerRunner(game, store, start, collector, config, train_config=train_config).run()
+    episodes = store.episode_paths()
+    assert len(episodes) == 3  # two demonstrations and the round's rollout
+    fresh = train(game, episodes, tmp_path / "fresh", train_config, split_from=start)
+    warm = train(game, episodes, tmp_path / "warm", train_config, init_from=start)
+    weights = lambda path: torch.load(path, weights_only=True)["state_dict"]  # noqa: E731
+    kept, scratch, warmed = weights(result.checkpoint), weights(fresh.last_checkpoint), weights(warm.last_checkpoint)
+    assert all(torch.equal(kept[k], scratch[k]) for k in kept)
+    assert not all(torch.equal(kept[k], warmed[k]) for k in kept)
+    with pytest.raises(ValueError, match="retrain must be 'warm' or 'scratch'"):
+        DaggerConfig(retrain="fresh")
+
+
 def test_an_unfinished_round_keeps_its_rollouts(bc_store):
     store, start = bc_store
     game = resolve_game("pacman")
