@@ -89,7 +89,7 @@ class DaggerConfig:
         if self.keep not in ("best", "last"):
             raise ValueError(f"keep must be 'best' or 'last', got {self.keep!r}")
         if self.retrain not in RETRAIN:
-            raise ValueError(f"retrain must be 'warm' or 'scratch', got {self.retrain!r}")
+            raise ValueError(f"retrain must be one of {', '.join(map(repr, RETRAIN))}, got {self.retrain!r}")
         beta_for_round(1, self.beta0)  # validates beta0
 
     def beta(self, round_index: int) -> float:

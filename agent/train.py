@@ -404,9 +404,10 @@ def train(
 
     `init_from` warm-starts from a checkpoint's weights (DAgger) and keeps their train/validation
     split; `split_from` keeps a checkpoint's split but starts from fresh weights (DAgger rounds
-    retrained from scratch); `resume` continues the run saved in out_dir/last.pt up to `config.epochs`. `data` reuses a loaded data set (`load_data`);
-    `on_load(done, total)` reports the episodes pooled, `on_progress` every batch, `on_epoch`
-    every epoch, `warn` every damaged episode skipped.
+    retrained from scratch); `resume` continues the run saved in out_dir/last.pt up to
+    `config.epochs`. `data` reuses a loaded data set (`load_data`); `on_load(done, total)` reports
+    the episodes pooled, `on_progress` every batch, `on_epoch` every epoch, `warn` every damaged
+    episode skipped.
     """
     with torch_threads(config.threads):
         trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, split_from, resume, on_progress,

@@ -134,7 +134,7 @@ def test_a_scratch_round_trains_fresh_weights_on_all_the_data(bc_store, tmp_path
     kept, scratch, warmed = weights(result.checkpoint), weights(fresh.last_checkpoint), weights(warm.last_checkpoint)
     assert all(torch.equal(kept[k], scratch[k]) for k in kept)
     assert not all(torch.equal(kept[k], warmed[k]) for k in kept)
-    with pytest.raises(ValueError, match="retrain must be 'warm' or 'scratch'"):
+    with pytest.raises(ValueError, match="retrain must be one of 'warm', 'scratch'"):
         DaggerConfig(retrain="fresh")
 
 
