@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, count_labels  # noqa: E402
+from agent.dagger import RETRAIN, DaggerConfig, DaggerRunner, PlannerCollector, count_labels  # noqa: E402
 from agent.evaluate import REFERENCES, EvalConfig, evaluate_checkpoint, human_normalized  # noqa: E402
 from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes  # noqa: E402
 from agent.train import TrainConfig, train  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--rollouts", type=int, default=1)
     parser.add_argument("--rollout-frames", type=int, default=4500)
     parser.add_argument("--round-epochs", type=int, default=4)
-    parser.add_argument("--retrain", choices=("warm", "scratch"), default="warm",
+    parser.add_argument("--retrain", choices=RETRAIN, default="warm",
                         help="rounds train from the last round's weights or from fresh ones")
     parser.add_argument("--round-eval-episodes", type=int, default=4)
     parser.add_argument("--eval-episodes", type=int, default=30)
