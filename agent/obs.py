@@ -239,6 +239,11 @@ def moot(label_sets: np.ndarray, n_actions: int) -> np.ndarray:
     return (np.asarray(label_sets, dtype=np.uint32) & every) == every
 
 
+def set_bits(label_sets: np.ndarray, n_actions: int) -> np.ndarray:
+    """(D, actions) 0/1: which actions each decision's label set holds."""
+    return (np.asarray(label_sets)[:, None] >> np.arange(n_actions, dtype=np.uint32)) & 1
+
+
 def stack_indices(n_decisions: int, stack: int, offset: int = 0) -> np.ndarray:
     """(D, stack) indices into a pooled-frame array: decision i sees [i-stack+1 .. i], clipped to the episode start."""
     steps = np.arange(n_decisions, dtype=np.int64)[:, None] + np.arange(1 - stack, 1, dtype=np.int64)[None, :]

@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.evaluate import EvalConfig, evaluate_checkpoint, random_scores  # noqa: E402
-from agent.obs import NO_LABEL, moot  # noqa: E402
+from agent.obs import NO_LABEL, moot, set_bits  # noqa: E402
 from agent.train import BCData, TrainConfig, load_data, train  # noqa: E402
 from recorder.games import Game, resolve_game  # noqa: E402
 from recorder.store import GameStore  # noqa: E402
@@ -47,11 +47,6 @@ from recorder.store import GameStore  # noqa: E402
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
 RULES = ("held", "drawn", "untied")
-
-
-def set_bits(sets: np.ndarray, n_actions: int) -> np.ndarray:
-    """(D, actions) 0/1: which actions each label set holds."""
-    return (sets[:, None] >> np.arange(n_actions, dtype=np.uint32)) & 1
 
 
 def relabel(data: BCData, rule: str, where: np.ndarray, n_actions: int, rng: np.random.Generator) -> BCData:

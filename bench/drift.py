@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.dagger import roll_out  # noqa: E402
 from agent.expert import ExpertConfig, ExpertPool, default_workers  # noqa: E402
-from agent.obs import moot  # noqa: E402
+from agent.obs import moot, set_bits  # noqa: E402
 from agent.policy import load_checkpoint  # noqa: E402
 from agent.train import Batcher, BCData, argmax_in_set, load_data  # noqa: E402
 from recorder.games import Game, resolve_game  # noqa: E402
@@ -86,7 +86,7 @@ def cell(right: np.ndarray, sets: np.ndarray, n_actions: int) -> str:
     """Agreement, what an action drawn at random would agree (the sets' mean size over n), and the count."""
     if not len(right):
         return "-"
-    chance = np.mean([bin(int(s)).count("1") for s in sets]) / n_actions
+    chance = set_bits(sets, n_actions).sum(axis=1).mean() / n_actions
     return f"{right.mean():.1%} (chance {chance:.0%}; {len(right):,})"
 
 
