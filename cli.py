@@ -326,10 +326,12 @@ def dagger(
     max_frames: Annotated[int, typer.Option("--max-frames", help="Emulator frames per rollout at most.", min=1)] = 4500,
     beta0: Annotated[float, typer.Option("--beta0", help="Share of decisions the expert takes in round 1; halves each round.",
                                          min=0.0, max=1.0)] = 0.5,
-    epochs: Annotated[int, typer.Option(help="Training epochs per round.", min=1)] = 3,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs per round (default: 3 more when warm; when "
+                                               "scratch, as many as the starting policy trained).", min=1)] = None,
     retrain: Annotated[Retrain, typer.Option(help="How a round retrains: warm (from the last round's weights, --epochs "
-                                             "more) or scratch (fresh weights on all the data, as BC trained: give it "
-                                             "BC's --epochs).")] = Retrain.warm,
+                                             "more) or scratch (fresh weights on all the data, as the starting policy "
+                                             "trained). Either way with the starting policy's learning rate, batch and "
+                                             "other training settings.")] = Retrain.warm,
     eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Evaluation episodes per round.", min=1)] = 10,
     eval_max_frames: Annotated[int, typer.Option("--eval-max-frames", help="Frame cap of evaluation episodes; "
                                                  "the standard is 108,000 (reports say when not).", min=1)] = 108_000,
@@ -384,15 +386,6 @@ def dagger(
     if human:
         _print_human_task(chosen, mode.value, rounds=range(len(done) + 1, rounds + 1), episodes=episodes,
                           config=human_config)
-    else:
-        console.print(
-            f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
-            f"{max_frames:,} frames each, beta " + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
-            + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision; "
-            + (f"each round trains fresh weights for {epochs} epochs." if retrain is Retrain.scratch
-               else f"each round trains {epochs} more epochs from the last round's weights."),
-            highlight=False,
-        )
     from contextlib import nullcontext
 
     from recorder.human import LabellingStopped
@@ -407,6 +400,17 @@ def dagger(
                                              relabel=pool, temperature=temperature, seed=seed)
             runner = DaggerRunner(chosen, store, start, collector, config, on_event=_dagger_printer(chosen.name),
                                   warn=warn)
+            if not human:
+                round_epochs = runner.train_config.epochs
+                console.print(
+                    f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
+                    f"{max_frames:,} frames each, beta "
+                    + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
+                    + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision; "
+                    + (f"each round trains fresh weights for {round_epochs} epochs." if retrain is Retrain.scratch
+                       else f"each round trains {round_epochs} more epochs from the last round's weights."),
+                    highlight=False,
+                )
             bc_score = runner.start_score()
             console.print(f"starting policy {start}: score {bc_score:,.1f} (before any DAgger round)", highlight=False)
             results = runner.run()

@@ -17,7 +17,8 @@ Built around the BC trainer (`agent.train.train`), not inheriting from it. Each 
    `retrain="scratch"` trains fresh weights on the aggregate as BC trained (Ross et al.'s
    DAgger), keeping the starting policy's train/validation split. Warm rounds add epochs on top
    of BC's, and on the planner's Pac-Man labels more epochs past the lowest validation loss
-   play worse (BENCHMARKS.md, "how long to train").
+   play worse (BENCHMARKS.md, "how long to train"). Either way a round trains with the starting
+   policy's own settings, read from its checkpoint (`round_training`).
 
 Human labellers plug in where the expert does (`recorder` owns their windows); this module
 knows only the `Labeller` protocol.
@@ -45,6 +46,11 @@ from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_ep
 AGENT_PLAYER = "agent"
 START_FILE = "start.json"
 RETRAIN = ("warm", "scratch")  # how a round retrains: from the last round's weights, or from fresh ones
+WARM_EPOCHS = 3  # a warm round's epochs unless told
+# What rounds take from the starting policy's own training (read from its checkpoint), so that a
+# policy trained with, say, `mimic train --lr 1e-3 --augment` is retrained the same way. Not the
+# device or thread count (this machine's business) nor the seed (DaggerConfig's).
+INHERITED_TRAINING = ("batch_size", "lr", "val_fraction", "class_weights", "label_sets", "keep_moot", "augment", "shift")
 
 
 class Labeller(Protocol):
@@ -63,15 +69,17 @@ class DaggerConfig:
     episodes: int = 2  # rollouts per round
     max_frames: int = 4500  # emulator frames per rollout at most (75 s of play)
     beta0: float = 0.5  # beta of round 1; halves every round
-    epochs: int = 3  # training epochs per round
+    # Training epochs per round; None: WARM_EPOCHS when warm, and when scratch as many as the
+    # starting policy trained (a scratch round is BC again on more data).
+    epochs: int | None = None
     retrain: str = "warm"  # "warm": from the last round's weights; "scratch": fresh weights each round
     eval_episodes: int = 10
     eval_max_frames: int = 108_000
     greedy: bool = False  # act greedily in rollouts (default: sample, as the policy will be run)
     temperature: float = 1.0  # sampling temperature of rollouts and evaluations (<1: sharper)
     # Which weights a round keeps: "best" (lowest validation loss) or "last" (the last epoch's).
-    # On the planner's noisy Pac-Man labels the validation loss is lowest while the policy is
-    # still near uniform, and the last epoch plays better (BENCHMARKS.md).
+    # Which plays better depends on the data: from 128 Pac-Man demonstrations best by 40%, from 8
+    # exploratory runs favoured last (BENCHMARKS.md).
     keep: str = "best"
     seed: int = 0
 
@@ -82,7 +90,7 @@ class DaggerConfig:
             raise ValueError(f"episodes per round must be at least 1, got {self.episodes}")
         if self.max_frames < 1:
             raise ValueError(f"max frames per rollout must be at least 1, got {self.max_frames}")
-        if self.epochs < 1:
+        if self.epochs is not None and self.epochs < 1:
             raise ValueError(f"epochs per round must be at least 1, got {self.epochs}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
@@ -248,6 +256,22 @@ class RoundEvent:
     detail: object
 
 
+def round_training(config: DaggerConfig, started: dict, obs: ObsConfig, base: TrainConfig | None = None
+                   ) -> TrainConfig:
+    """How every round trains. `started` is the starting policy's own training settings (its
+    checkpoint's meta["train"]; empty when it has none): rounds train as it did (the settings in
+    INHERITED_TRAINING) unless `base` is given, on its observation pipeline, for `config.epochs`
+    epochs with `config.seed`. Without `config.epochs`, a warm round trains WARM_EPOCHS more and a
+    scratch round as many as the starting policy did.
+    """
+    if base is None:
+        base = replace(TrainConfig(), **{k: started[k] for k in INHERITED_TRAINING if k in started})
+    epochs = config.epochs
+    if epochs is None:
+        epochs = WARM_EPOCHS if config.retrain == "warm" else int(started.get("epochs", base.epochs))
+    return replace(base, epochs=epochs, stack=obs.stack, frameskip=obs.frameskip, seed=config.seed)
+
+
 class DaggerRunner:
     """Runs rounds until `config.rounds` have finished; a re-run continues after the last one."""
 
@@ -272,10 +296,7 @@ class DaggerRunner:
         self.start_checkpoint = Path(start_checkpoint)
         loaded = load_checkpoint(self.start_checkpoint, game)
         self.obs = loaded.obs
-        self.train_config = replace(
-            train_config or TrainConfig(), epochs=config.epochs, stack=loaded.obs.stack,
-            frameskip=loaded.obs.frameskip, seed=config.seed,
-        )
+        self.train_config = round_training(config, loaded.meta.get("train") or {}, loaded.obs, train_config)
 
     # -- the loop ---------------------------------------------------------------------------------
 

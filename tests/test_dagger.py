@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, roll_out
+from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, PlannerCollector, roll_out, round_training
 from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
 from agent.expert import Expert, ExpertConfig
 from agent.obs import ObsConfig, decision_labels, decision_targets
@@ -136,6 +137,31 @@ def test_a_scratch_round_trains_fresh_weights_on_all_the_data(bc_store, tmp_path
     assert not all(torch.equal(kept[k], warmed[k]) for k in kept)
     with pytest.raises(ValueError, match="retrain must be one of 'warm', 'scratch'"):
         DaggerConfig(retrain="fresh")
+
+
+def test_rounds_train_as_the_starting_policy_did():
+    """A policy trained with other settings than the defaults (`mimic train --lr ... --augment`)
+    is retrained with those settings; a scratch round trains as many epochs as it did."""
+    started = asdict(TrainConfig(epochs=20, batch_size=32, lr=1e-3, val_fraction=0.2, augment=True, keep_moot=True,
+                                 seed=9, device="cuda", threads=7))
+    obs = ObsConfig(stack=2, frameskip=3)
+    scratch = round_training(DaggerConfig(retrain="scratch", seed=4), started, obs)
+    assert (scratch.epochs, scratch.batch_size, scratch.lr, scratch.val_fraction) == (20, 32, 1e-3, 0.2)
+    assert scratch.augment and scratch.keep_moot and (scratch.stack, scratch.frameskip) == (2, 3)
+    assert (scratch.seed, scratch.device, scratch.threads) == (4, "auto", None)  # the run's and this machine's
+    assert round_training(DaggerConfig(retrain="warm"), started, obs).epochs == WARM_EPOCHS
+    assert round_training(DaggerConfig(retrain="scratch", epochs=5), started, obs).epochs == 5
+    assert round_training(DaggerConfig(retrain="scratch"), {}, obs).epochs == TrainConfig().epochs
+    given = round_training(DaggerConfig(retrain="scratch"), started, obs, TrainConfig(epochs=2, device="cpu"))
+    assert (given.epochs, given.lr, given.augment, given.device) == (20, TrainConfig().lr, False, "cpu")
+
+
+def test_the_runner_reads_the_starting_policys_training(bc_store):
+    store, start = bc_store  # trained 1 epoch, nothing held out
+    game = resolve_game("pacman")
+    collector = PlannerCollector(game, Expert(game, FAST_EXPERT, seed=0), 200)
+    runner = DaggerRunner(game, store, start, collector, DaggerConfig(retrain="scratch"))
+    assert (runner.train_config.epochs, runner.train_config.val_fraction) == (1, 0.0)
 
 
 def test_an_unfinished_round_keeps_its_rollouts(bc_store):
