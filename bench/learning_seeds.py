@@ -1,0 +1,91 @@
+"""The learning benchmark over training seeds: several `bench/learning.py --out` files, one table.
+
+    python bench/learning.py --game mspacman ... --seed 1 --out /tmp/learning-1.json   # and 2, 3
+    python bench/learning_seeds.py /tmp/learning-1.json /tmp/learning-2.json /tmp/learning-3.json
+
+Each row is one method (BC on the demonstrations, DAgger, BC on as many labels, ...): its mean
+score in every run, their mean with a 95% interval over the runs, the pooled median of all their
+games, and the mean's ratio to the expert's (the mean of the runs' expert means). Below it, DAgger
+less BC on as many labels, run by run (each run scores both on the same evaluation games), with
+its mean and interval over the runs: the issue's "DAgger above BC at the same label count".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.evaluate import Scores  # noqa: E402
+
+# learning.py names its rows with their label counts; these prefixes name the method.
+METHODS = (
+    ("random agent", "random agent"),
+    ("BC on the demonstrations", "BC, "),
+    ("DAgger", "DAgger, "),
+    ("BC from scratch on DAgger's data", "BC from scratch on DAgger's data"),
+    ("BC, same labels", "BC, same labels"),
+)
+
+
+def method_of(row_name: str) -> str:
+    for method, prefix in reversed(METHODS):  # "BC, same labels" before the shorter "BC, "
+        if row_name.startswith(prefix):
+            return method
+    raise ValueError(f"unknown row {row_name!r}")
+
+
+def interval(values: list[float]) -> float:
+    """Half-width of the 95% interval of the values' mean (Student's t, as every score here)."""
+    return Scores("runs", list(values), []).ci95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", type=Path, nargs="+", help="bench/learning.py --out files, one per training seed")
+    args = parser.parse_args()
+    runs = []
+    for path in args.runs:
+        try:
+            runs.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            parser.error(f"{path}: not a bench/learning.py --out file ({exc})")
+    games = {run["game"] for run in runs}
+    if len(games) != 1:
+        parser.error(f"the runs are of different games ({', '.join(sorted(games))}); give one game's runs")
+    by_method: dict[str, list[dict]] = {}
+    for run in runs:
+        for row in run["rows"]:
+            by_method.setdefault(method_of(row["method"]), []).append(row)
+    expert = float(np.mean([run["expert"]["mean"] for run in runs]))
+    seeds = ", ".join(run["args"].get("seed", "?") for run in runs)
+
+    print(f"| {games.pop()}, seeds {seeds} | labels | mean of each run | mean ± 95% over runs | median, all games "
+          f"| vs expert |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    experts = " / ".join(f"{run['expert']['mean']:,.1f}" for run in runs)
+    print(f"| expert's demonstrations | | {experts} | {expert:,.1f} | | 1.00 |")
+    for method, _ in METHODS:
+        rows = by_method.get(method)
+        if not rows:
+            continue
+        means = [row["mean"] for row in rows]
+        labels = " / ".join(f"{row['labels']:,}" for row in rows) if any(row["labels"] for row in rows) else "0"
+        pooled = float(np.median([s for row in rows for s in row["scores"]]))
+        print(f"| {method} | {labels} | {' / '.join(f'{m:,.1f}' for m in means)} | "
+              f"**{np.mean(means):,.1f}** ± {interval(means):,.1f} | {pooled:,.1f} | {np.mean(means) / expert:.2f} |")
+
+    dagger, equal = by_method.get("DAgger", []), by_method.get("BC, same labels", [])
+    if dagger and len(dagger) == len(equal):
+        gaps = [d["mean"] - e["mean"] for d, e in zip(dagger, equal)]
+        print(f"\nDAgger less BC on as many labels, run by run: {' / '.join(f'{g:+,.1f}' for g in gaps)}; "
+              f"mean {np.mean(gaps):+,.1f} ± {interval(gaps):,.1f} over {len(gaps)} run{'s' * (len(gaps) > 1)}")
+
+
+if __name__ == "__main__":
+    main()
