@@ -5,7 +5,8 @@
 
 Each row is one method (BC on the demonstrations, DAgger, BC on as many labels, ...): its mean
 score in every run, their mean with a 95% interval over the runs, the pooled median of all their
-games, and the mean's ratio to the expert's (the mean of the runs' expert means). Below it, DAgger
+games, the mean human-normalized where the game has published references (Ms. Pac-Man), and the
+mean's ratio to the expert's (the mean of the runs' expert means). Below it, DAgger
 less BC on as many labels, run by run (each run scores both on the same evaluation games), with
 its mean and interval over the runs: the issue's "DAgger above BC at the same label count".
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.evaluate import Scores  # noqa: E402
+from agent.evaluate import Scores, human_normalized  # noqa: E402
 
 # learning.py names its rows with their label counts; these prefixes name the method.
 METHODS = (
@@ -65,20 +66,24 @@ def main() -> None:
     expert = float(np.mean([run["expert"]["mean"] for run in runs]))
     seeds = ", ".join(run["args"].get("seed", "?") for run in runs)
 
-    print(f"| {games.pop()}, seeds {seeds} | labels | mean of each run | mean ± 95% over runs | median, all games "
-          f"| vs expert |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    game = games.pop()
+    referenced = human_normalized(game, 0.0) is not None  # a human-normalized column only where it means something
+    cell = lambda score: f" {human_normalized(game, score):.1f}% |" if referenced else ""  # noqa: E731
+    print(f"| {game}, seeds {seeds} | labels | mean of each run | mean ± 95% over runs | median, all games |"
+          + (" human-normalized |" if referenced else "") + " vs expert |")
+    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if referenced else "") + " ---: |")
     experts = " / ".join(f"{run['expert']['mean']:,.1f}" for run in runs)
-    print(f"| expert's demonstrations | | {experts} | {expert:,.1f} | | 1.00 |")
+    print(f"| expert's demonstrations | | {experts} | {expert:,.1f} | |{cell(expert)} 1.00 |")
     for method, _ in METHODS:
         rows = by_method.get(method)
         if not rows:
             continue
         means = [row["mean"] for row in rows]
+        mean = float(np.mean(means))
         labels = " / ".join(f"{row['labels']:,}" for row in rows) if any(row["labels"] for row in rows) else "0"
         pooled = float(np.median([s for row in rows for s in row["scores"]]))
-        print(f"| {method} | {labels} | {' / '.join(f'{m:,.1f}' for m in means)} | "
-              f"**{np.mean(means):,.1f}** ± {interval(means):,.1f} | {pooled:,.1f} | {np.mean(means) / expert:.2f} |")
+        print(f"| {method} | {labels} | {' / '.join(f'{m:,.1f}' for m in means)} | **{mean:,.1f}** ± "
+              f"{interval(means):,.1f} | {pooled:,.1f} |{cell(mean)} {mean / expert:.2f} |")
 
     dagger, equal = by_method.get("DAgger", []), by_method.get("BC, same labels", [])
     if dagger and len(dagger) == len(equal):
