@@ -6,9 +6,10 @@
 Each row is one method (BC on the demonstrations, DAgger, BC on as many labels, ...): its mean
 score in every run, their mean with a 95% interval over the runs, the pooled median of all their
 games, the mean human-normalized where the game has published references (Ms. Pac-Man), and the
-mean's ratio to the expert's (the mean of the runs' expert means). Below it, DAgger
-less BC on as many labels, run by run (each run scores both on the same evaluation games), with
-its mean and interval over the runs: the issue's "DAgger above BC at the same label count".
+mean's ratio to the expert's (the mean of the runs' expert means). Then DAgger's rounds, run
+beside run (the rounds' own few evaluation games, so rough). Last, DAgger less BC on as many
+labels, run by run (each run scores both on the same evaluation games), with its mean and
+interval over the runs: the issue's "DAgger above BC at the same label count".
 """
 
 from __future__ import annotations
@@ -84,6 +85,16 @@ def main() -> None:
         pooled = float(np.median([s for row in rows for s in row["scores"]]))
         print(f"| {method} | {labels} | {' / '.join(f'{m:,.1f}' for m in means)} | **{mean:,.1f}** ± "
               f"{interval(means):,.1f} | {pooled:,.1f} |{cell(mean)} {mean / expert:.2f} |")
+
+    if all(run["rounds"] for run in runs):
+        print(f"\n| round | beta | +labels, each run | val acc, each run | score over {runs[0]['rounds'][0]['episodes']} "
+              "evaluation games, each run |")
+        print("| ---: | ---: | ---: | ---: | ---: |")
+        for index in range(min(len(run["rounds"]) for run in runs)):
+            rounds = [run["rounds"][index] for run in runs]
+            each = lambda key, form: " / ".join(format(r[key], form) for r in rounds)  # noqa: E731
+            print(f"| {rounds[0]['round']} | {rounds[0]['beta']:.3g} | {each('new_labels', ',')} | "
+                  f"{each('val_accuracy', '.1%')} | {each('score_mean', ',.1f')} |")
 
     dagger, equal = by_method.get("DAgger", []), by_method.get("BC, same labels", [])
     if dagger and len(dagger) == len(equal):
