@@ -7,9 +7,10 @@ Each row is one method (BC on the demonstrations, DAgger, BC on as many labels, 
 score in every run, their mean with a 95% interval over the runs, the pooled median of all their
 games, the mean human-normalized where the game has published references (Ms. Pac-Man), and the
 mean's ratio to the expert's (the mean of the runs' expert means). Then DAgger's rounds, run
-beside run (the rounds' own few evaluation games, so rough). Last, DAgger less BC on as many
-labels, run by run (each run scores both on the same evaluation games), with its mean and
-interval over the runs: the issue's "DAgger above BC at the same label count".
+beside run (the rounds' own few evaluation games, so rough), and each run's time (training and
+labelling parts; evaluations make up the rest). Last, DAgger less BC on as many labels, run by
+run (each run scores both on the same evaluation games), with its mean and interval over the
+runs: the issue's "DAgger above BC at the same label count".
 """
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ def main() -> None:
             each = lambda key, form: " / ".join(format(r[key], form) for r in rounds)  # noqa: E731
             print(f"| {rounds[0]['round']} | {rounds[0]['beta']:.3g} | {each('new_labels', ',')} | "
                   f"{each('val_accuracy', '.1%')} | {each('score_mean', ',.1f')} |")
+
+    print("\ntime, each run: " + "; ".join(
+        f"seed {run['args'].get('seed', '?')} {sum(run['seconds'].values()) / 60:.0f} min ("
+        + ", ".join(f"{part} {seconds:.0f} s" for part, seconds in run["seconds"].items() if not part.startswith("eval "))
+        + ")" for run in runs))
 
     dagger, equal = by_method.get("DAgger", []), by_method.get("BC, same labels", [])
     if dagger and len(dagger) == len(equal):
