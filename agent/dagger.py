@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -47,10 +47,11 @@ AGENT_PLAYER = "agent"
 START_FILE = "start.json"
 RETRAIN = ("warm", "scratch")  # how a round retrains: from the last round's weights, or from fresh ones
 WARM_EPOCHS = 3  # a warm round's epochs unless told
-# What rounds take from the starting policy's own training (read from its checkpoint), so that a
-# policy trained with, say, `mimic train --lr 1e-3 --augment` is retrained the same way. Not the
-# device or thread count (this machine's business) nor the seed (DaggerConfig's).
-INHERITED_TRAINING = ("batch_size", "lr", "val_fraction", "class_weights", "label_sets", "keep_moot", "augment", "shift")
+# Rounds train with the starting policy's own training settings (read from its checkpoint), so that
+# a policy trained with, say, `mimic train --lr 1e-3 --augment` is retrained the same way; all but
+# these: the epochs (DaggerConfig's), the observation pipeline (the checkpoint's own), the seed
+# (DaggerConfig's), and the device and thread count (this machine's business).
+NOT_INHERITED = ("epochs", "stack", "frameskip", "seed", "device", "threads")
 
 
 class Labeller(Protocol):
@@ -259,13 +260,14 @@ class RoundEvent:
 def round_training(config: DaggerConfig, started: dict, obs: ObsConfig, base: TrainConfig | None = None
                    ) -> TrainConfig:
     """How every round trains. `started` is the starting policy's own training settings (its
-    checkpoint's meta["train"]; empty when it has none): rounds train as it did (the settings in
-    INHERITED_TRAINING) unless `base` is given, on its observation pipeline, for `config.epochs`
+    checkpoint's meta["train"]; empty when it has none): rounds train as it did (every setting but
+    NOT_INHERITED) unless `base` is given, on its observation pipeline, for `config.epochs`
     epochs with `config.seed`. Without `config.epochs`, a warm round trains WARM_EPOCHS more and a
     scratch round as many as the starting policy did.
     """
     if base is None:
-        base = replace(TrainConfig(), **{k: started[k] for k in INHERITED_TRAINING if k in started})
+        settings = {f.name for f in fields(TrainConfig)} - set(NOT_INHERITED)
+        base = replace(TrainConfig(), **{k: v for k, v in started.items() if k in settings})
     epochs = config.epochs
     if epochs is None:
         epochs = WARM_EPOCHS if config.retrain == "warm" else int(started.get("epochs", base.epochs))
