@@ -14,7 +14,14 @@
    With `--scratch`, BC also trains from scratch on DAgger's own final data set (demonstrations
    and every round): DAgger's labels with BC's training, to tell the labels from the rounds'
    short warm-started retraining.
-5. Every policy is scored with the `eval` protocol (`--eval-episodes`, sticky actions 0.25, up
+5. With `--trainings K` (rounds retrained from scratch), DAgger's final data set and BC's on as
+   many labels are each trained K times, training seeds --seed, --seed + 100, ...: the first is
+   DAgger's last round and BC's same-labels training above, the others train the same way (the
+   DAgger data set with BC's train/validation split, as its rounds did). On 8 Ms. Pac-Man
+   demonstrations one more training seed moved a policy by up to 700 points on the same data, so
+   one training per data set cannot rank them; the mean of K can. Each data set gets a row with
+   the mean of its K trainings, and DAgger's less BC's is printed.
+6. Every policy is scored with the `eval` protocol (`--eval-episodes`, sticky actions 0.25, up
    to 30 no-op starts, the frame cap printed), side by side in this one run. Policies act at
    sampling temperature `--temperature` (rollouts too) and each training keeps the weights
    `--keep` says, as `mimic demo` runs them.
@@ -41,12 +48,15 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.dagger import RETRAIN, DaggerConfig, DaggerRunner, PlannerCollector, count_labels  # noqa: E402
-from agent.evaluate import REFERENCES, EvalConfig, evaluate_checkpoint, human_normalized  # noqa: E402
+from agent.evaluate import REFERENCES, EvalConfig, Scores, evaluate_checkpoint, human_normalized  # noqa: E402
 from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes  # noqa: E402
 from agent.train import TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
@@ -81,7 +91,14 @@ def main() -> None:
                         help="also train BC from scratch on DAgger's final data set (demonstrations and rounds)")
     parser.add_argument("--data", type=Path, default=None,
                         help="take the demonstrations, and BC's model when it was trained there, from this folder")
+    parser.add_argument("--trainings", type=int, default=1,
+                        help="train DAgger's and BC-equal's final data sets this many times each (seeds --seed + 100 k)")
     args = parser.parse_args()
+    if args.trainings < 1:
+        parser.error(f"--trainings must be 1 or more, got {args.trainings}")
+    if args.trainings > 1 and args.retrain != "scratch":
+        parser.error("--trainings above 1 needs --retrain scratch: only then is DAgger's policy one from-scratch "
+                     "training of its data set, which the other trainings repeat with other seeds")
 
     game = resolve_game(args.game)
     root = args.root or Path(tempfile.mkdtemp(prefix="mimic-learning-"))
@@ -98,17 +115,21 @@ def main() -> None:
         play_episodes(game, expert_config, seeds, directory=store.demos, max_frames=args.demo_frames,
                       workers=min(args.workers, len(seeds)))
 
-    def score(name: str, checkpoint: Path, labels: int, baseline: bool = False) -> None:
+    def score(name: str, checkpoint: Path, labels: int, baseline: bool = False, keep_row: bool = True) -> dict:
+        """Scores the checkpoint on the run's evaluation games; its row (kept in the table unless told)."""
         start = time.perf_counter()
         config = eval_config if baseline else EvalConfig(**{**eval_config.__dict__, "random_baseline": False})
         report, _ = evaluate_checkpoint(checkpoint, game, config, store=dagger_store, save=False)
         seconds[f"eval {name}"] = time.perf_counter() - start
-        rows.append({"method": name, "labels": labels, **report.agent.summary(),
-                     "normalized": human_normalized(game.name, report.agent.mean)})
+        row = {"method": name, "labels": labels, **report.agent.summary(),
+               "normalized": human_normalized(game.name, report.agent.mean)}
+        if keep_row:
+            rows.append(row)
         if baseline and report.random is not None:
             rows.append({"method": "random agent", "labels": 0, **report.random.summary(),
                          "normalized": human_normalized(game.name, report.random.mean)})
         print(f"  {name}: {report.agent.mean:,.1f} ± {report.agent.ci95:,.1f} ({report.protocol})", flush=True)
+        return row
 
     # 1-2: expert demonstrations, BC on them
     start = time.perf_counter()
@@ -149,10 +170,12 @@ def main() -> None:
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
                               eval_max_frames=args.eval_max_frames, temperature=args.temperature, keep=args.keep,
                               retrain=args.retrain, seed=args.seed)
-        rounds = DaggerRunner(game, dagger_store, bc_checkpoint, collector, config).run()
+        runner = DaggerRunner(game, dagger_store, bc_checkpoint, collector, config)
+        rounds = runner.run()
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels
-    score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint), dagger_labels)
+    dagger_row = score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint),
+                       dagger_labels)
     if args.scratch:
         start = time.perf_counter()
         scratch = train(game, dagger_store.episode_paths(), dagger_store.models / "scratch", train_config)
@@ -175,7 +198,27 @@ def main() -> None:
     start = time.perf_counter()
     bc_equal = train(game, equal_store.episode_paths(), equal_store.models, train_config)
     seconds["BC training (same labels)"] = time.perf_counter() - start
-    score(f"BC, same labels ({equal_labels:,})", bc_equal.checkpoint(args.keep), equal_labels)
+    equal_row = score(f"BC, same labels ({equal_labels:,})", bc_equal.checkpoint(args.keep), equal_labels)
+
+    # 5: each final data set trained again with other seeds; the first training of each is the one above
+    if args.trainings > 1:
+        again = {"DAgger's data": (dagger_store, runner.train_config, bc_checkpoint, [dagger_row]),
+                 "BC-equal's data": (equal_store, train_config, None, [equal_row])}
+        for k in range(1, args.trainings):
+            seed = args.seed + 100 * k
+            for data, (store, config, split_from, trained) in again.items():
+                start = time.perf_counter()
+                result = train(game, store.episode_paths(), store.models / f"training-seed-{seed}",
+                               replace(config, seed=seed), split_from=split_from)
+                seconds[f"{data} training, seed {seed}"] = time.perf_counter() - start
+                trained.append(score(f"{data}, training seed {seed}", result.checkpoint(args.keep),
+                                     trained[0]["labels"], keep_row=False))
+        means = []
+        for data, (_, _, _, trained) in again.items():
+            rows.append(over_trainings(f"{data}, mean of {args.trainings} trainings", trained, game.name))
+            means.append(rows[-1]["mean"])
+        print(f"  DAgger's data less BC-equal's, mean of {args.trainings} trainings each: {means[0] - means[1]:+,.1f}",
+              flush=True)
 
     expert_mean = sum(expert_scores) / len(expert_scores)
     result = {
@@ -188,6 +231,16 @@ def main() -> None:
     print_markdown(result, args)
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
+
+
+def over_trainings(name: str, trained: list[dict], game: str) -> dict:
+    """One data set's row over its trainings: the mean of their means with its 95% interval over
+    the trainings (Student's t), each training's mean and seed, and the games pooled."""
+    means = [row["mean"] for row in trained]
+    pooled = Scores(name, [s for row in trained for s in row["scores"]], [n for row in trained for n in row["lengths"]])
+    mean = float(np.mean(means))
+    return {**pooled.summary(), "method": name, "labels": trained[0]["labels"], "mean": mean,
+            "ci95": Scores(name, means, []).ci95, "trainings": means, "normalized": human_normalized(game, mean)}
 
 
 def print_markdown(result: dict, args) -> None:
@@ -203,6 +256,10 @@ def print_markdown(result: dict, args) -> None:
         ratio = row["mean"] / expert["mean"] if expert["mean"] else float("nan")
         print(f"| {row['method']} | {row['labels']:,} | {row['mean']:,.1f} ± {row['ci95']:,.1f} | {row['median']:,.1f} | "
               f"{row['min']:,.0f} | {row['max']:,.0f} | {norm(row['normalized'])} | {ratio:.2f} |")
+    for row in result["rows"]:
+        if "trainings" in row:
+            print(f"\n{row['method']}, each: " + " / ".join(f"{m:,.1f}" for m in row["trainings"])
+                  + " (± over the trainings; median, min and max over all their games)")
     print("\ntime: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()))
 
 

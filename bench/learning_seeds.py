@@ -10,7 +10,9 @@ mean's ratio to the expert's (the mean of the runs' expert means). Then DAgger's
 beside run (the rounds' own few evaluation games, so rough), and each run's time (training and
 labelling parts; evaluations make up the rest). Last, DAgger less BC on as many labels, run by
 run (each run scores both on the same evaluation games), with its mean and interval over the
-runs: the issue's "DAgger above BC at the same label count".
+runs: the issue's "DAgger above BC at the same label count". Runs made with `--trainings K`
+add a row for each final data set's mean over its K trainings, and the same difference of those
+means, which the training seed's spread does not swamp as it does a single training's.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ METHODS = (
     ("DAgger", "DAgger, "),
     ("BC from scratch on DAgger's data", "BC from scratch on DAgger's data"),
     ("BC, same labels", "BC, same labels"),
+    # learning.py --trainings K: each final data set's mean over K trainings
+    ("DAgger's data, mean of its trainings", "DAgger's data, mean of"),
+    ("BC-equal's data, mean of its trainings", "BC-equal's data, mean of"),
 )
 
 
@@ -102,11 +107,16 @@ def main() -> None:
         + ", ".join(f"{part} {seconds:.0f} s" for part, seconds in run["seconds"].items() if not part.startswith("eval "))
         + ")" for run in runs))
 
-    dagger, equal = by_method.get("DAgger", []), by_method.get("BC, same labels", [])
-    if dagger and len(dagger) == len(equal):
-        gaps = [d["mean"] - e["mean"] for d, e in zip(dagger, equal)]
-        print(f"\nDAgger less BC on as many labels, run by run: {' / '.join(f'{g:+,.1f}' for g in gaps)}; "
-              f"mean {np.mean(gaps):+,.1f} ± {interval(gaps):,.1f} over {len(gaps)} run{'s' * (len(gaps) > 1)}")
+    for what, (first, second) in {
+        "DAgger less BC on as many labels": ("DAgger", "BC, same labels"),
+        "DAgger's data less BC-equal's, each the mean of its trainings": (
+            "DAgger's data, mean of its trainings", "BC-equal's data, mean of its trainings"),
+    }.items():
+        dagger, equal = by_method.get(first, []), by_method.get(second, [])
+        if dagger and len(dagger) == len(equal) == len(runs):
+            gaps = [d["mean"] - e["mean"] for d, e in zip(dagger, equal)]
+            print(f"\n{what}, run by run: {' / '.join(f'{g:+,.1f}' for g in gaps)}; "
+                  f"mean {np.mean(gaps):+,.1f} ± {interval(gaps):,.1f} over {len(gaps)} run{'s' * (len(gaps) > 1)}")
 
 
 if __name__ == "__main__":
