@@ -19,8 +19,8 @@
    DAgger's last round and BC's same-labels training above, the others train the same way (the
    DAgger data set with BC's train/validation split, as its rounds did). On 8 Ms. Pac-Man
    demonstrations one more training seed moved a policy by up to 700 points on the same data, so
-   one training per data set cannot rank them; the mean of K can. Each data set gets a row with
-   the mean of its K trainings, and DAgger's less BC's is printed.
+   one training per data set cannot rank them; the mean of K trainings narrows that spread. Each
+   data set gets a row with the mean of its K trainings, and DAgger's less BC's is printed.
 6. Every policy is scored with the `eval` protocol (`--eval-episodes`, sticky actions 0.25, up
    to 30 no-op starts, the frame cap printed), side by side in this one run. Policies act at
    sampling temperature `--temperature` (rollouts too) and each training keeps the weights
@@ -235,7 +235,7 @@ def main() -> None:
 
 def over_trainings(name: str, trained: list[dict], game: str) -> dict:
     """One data set's row over its trainings: the mean of their means with its 95% interval over
-    the trainings (Student's t), each training's mean and seed, and the games pooled."""
+    the trainings (Student's t), each training's mean in order, and the games pooled."""
     means = [row["mean"] for row in trained]
     pooled = Scores(name, [s for row in trained for s in row["scores"]], [n for row in trained for n in row["lengths"]])
     mean = float(np.mean(means))
