@@ -305,6 +305,7 @@ class ExpertKind(str, Enum):
 class Keep(str, Enum):
     best = "best"
     last = "last"
+    avg = "avg"
 
 
 class Retrain(str, Enum):
@@ -342,8 +343,10 @@ def dagger(
     checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from (default: models/best.pt).")] = None,
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policy in rollouts and evaluations "
                                                "(<1 sharper: on Pac-Man 0.25 plays better than 1, see BENCHMARKS.md).")] = 1.0,
-    keep: Annotated[Keep, typer.Option(help="Weights each round keeps: best (lowest validation loss) or last "
-                                         "(the last epoch's); which plays better depends on the data (BENCHMARKS.md).")] = Keep.best,
+    keep: Annotated[Keep, typer.Option(help="Weights each round keeps: best (lowest validation loss), last "
+                                         "(the last epoch's) or avg (averaged over the last epochs; the starting "
+                                         "policy must be trained with --average); which plays better depends on "
+                                         "the data (BENCHMARKS.md).")] = Keep.best,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
     queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1)] = 20,
     rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: a lost life takes the game back "
@@ -536,6 +539,9 @@ def train(
         help="Also train on decisions where the planner found every action as good (its label there is only "
              "the action it held; on Pac-Man leaving them out clones a better player: BENCHMARKS.md).")] = False,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of episodes held out.")] = 0.1,
+    average: Annotated[float, typer.Option(
+        help="Also keep the weights averaged over about the last this many epochs, as models/avg.pt "
+             "(0: don't); DAgger rounds then train the same way.", min=0.0, max=1000.0)] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
@@ -556,8 +562,8 @@ def train(
     try:
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
-            class_weights=class_weights, augment=augment, label_sets=label_sets, keep_moot=keep_moot, seed=seed,
-            device=device, threads=threads,
+            class_weights=class_weights, augment=augment, label_sets=label_sets, keep_moot=keep_moot, average=average,
+            seed=seed, device=device, threads=threads,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -589,6 +595,8 @@ def train(
 
         def on_epoch(m) -> None:
             val = f"val loss {m.val_loss:.3f} acc {m.val_accuracy:.1%}" if m.val_loss is not None else "no validation episodes"
+            if m.avg_val_loss is not None:
+                val += f" (averaged weights: loss {m.avg_val_loss:.3f} acc {m.avg_val_accuracy:.1%})"
             console.print(
                 f"epoch {m.epoch}: train loss {m.train_loss:.3f} acc {m.train_accuracy:.1%}, {val}",
                 highlight=False, soft_wrap=True,
@@ -603,30 +611,40 @@ def train(
     best = result.best
     console.print(
         f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "
-        f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}.", highlight=False,
+        f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}; "
+        f"{sum(m.samples_per_s for m in result.history) / len(result.history):,.0f} decisions a second of training.",
+        highlight=False,
     )
     if result.moot_samples:
         console.print(
             f"{result.moot_samples:,} moot decisions left out (the planner found every action as good there; "
             "--keep-moot trains on them).", highlight=False, soft_wrap=True,
         )
+    averaged = "" if result.avg_checkpoint is None else f"; averaged: {result.avg_checkpoint}"
     console.print(
-        f"best: {result.best_checkpoint} (epoch {best.epoch}); last: {result.last_checkpoint}", highlight=False, soft_wrap=True
+        f"best: {result.best_checkpoint} (epoch {best.epoch}); last: {result.last_checkpoint}{averaged}",
+        highlight=False, soft_wrap=True,
     )
 
 
 def _print_epochs(result, action_names: tuple[str, ...]) -> None:
+    averaged = any(m.avg_val_loss is not None for m in result.history)
     table = Table(title="epochs (* best)", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("epoch", "train loss", "train acc", "val loss", "val acc", "samples/s"):
+    columns = ["epoch", "train loss", "train acc", "val loss", "val acc"]
+    columns += ["avg loss", "avg acc"] if averaged else []  # on validation too
+    for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
+    cell = lambda value, form: "-" if value is None else format(value, form)  # noqa: E731
     for m in result.history:
         mark = " *" if m.epoch == result.best_epoch else ""
-        table.add_row(
-            f"{m.epoch}{mark}", f"{m.train_loss:.3f}", f"{m.train_accuracy:.1%}",
-            "-" if m.val_loss is None else f"{m.val_loss:.3f}", "-" if m.val_accuracy is None else f"{m.val_accuracy:.1%}",
-            f"{m.samples_per_s:,.0f}",
-        )
+        row = [f"{m.epoch}{mark}", f"{m.train_loss:.3f}", f"{m.train_accuracy:.1%}", cell(m.val_loss, ".3f"),
+               cell(m.val_accuracy, ".1%")]
+        row += [cell(m.avg_val_loss, ".3f"), cell(m.avg_val_accuracy, ".1%")] if averaged else []
+        table.add_row(*row)
     console.print(table)
+    if averaged:
+        console.print("[dim]avg: models/avg.pt, the weights averaged over the last epochs, on validation[/]",
+                      highlight=False)
     best = result.best
     where = "validation" if best.val_loss is not None else "training"
     recall = Table(title=f"recall per action, epoch {best.epoch} ({where} decisions)", title_justify="left",

@@ -38,7 +38,7 @@ import numpy as np
 from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.obs import FrameStack, ObsConfig
-from agent.train import TrainConfig, TrainResult, train
+from agent.train import KEEPS, TrainConfig, TrainResult, train
 from recorder.games import Game
 from recorder.recording import EpisodeRecorder, rollout_seed
 from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
@@ -78,7 +78,8 @@ class DaggerConfig:
     eval_max_frames: int = 108_000
     greedy: bool = False  # act greedily in rollouts (default: sample, as the policy will be run)
     temperature: float = 1.0  # sampling temperature of rollouts and evaluations (<1: sharper)
-    # Which weights a round keeps: "best" (lowest validation loss) or "last" (the last epoch's).
+    # Which weights a round keeps: "best" (lowest validation loss), "last" (the last epoch's) or
+    # "avg" (averaged over the last epochs; the rounds must train with TrainConfig.average).
     # Which plays better depends on the data: from 128 Pac-Man demonstrations best by 40%, from 8
     # exploratory runs favoured last (BENCHMARKS.md).
     keep: str = "best"
@@ -95,8 +96,8 @@ class DaggerConfig:
             raise ValueError(f"epochs per round must be at least 1, got {self.epochs}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.keep not in ("best", "last"):
-            raise ValueError(f"keep must be 'best' or 'last', got {self.keep!r}")
+        if self.keep not in KEEPS:
+            raise ValueError(f"keep must be one of {', '.join(KEEPS)}, got {self.keep!r}")
         if self.retrain not in RETRAIN:
             raise ValueError(f"retrain must be one of {', '.join(map(repr, RETRAIN))}, got {self.retrain!r}")
         beta_for_round(1, self.beta0)  # validates beta0
@@ -299,6 +300,11 @@ class DaggerRunner:
         loaded = load_checkpoint(self.start_checkpoint, game)
         self.obs = loaded.obs
         self.train_config = round_training(config, loaded.meta.get("train") or {}, loaded.obs, train_config)
+        if config.keep == "avg" and not self.train_config.average:
+            raise ValueError(
+                f"rounds keep averaged weights, but {self.start_checkpoint.name} was trained without them, so the rounds "
+                "would be too: train the starting policy with `mimic train --average EPOCHS`, or keep best or last"
+            )
 
     # -- the loop ---------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ the starting policy's split too (`split_from`), so every round validates on the 
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +60,8 @@ from recorder.store import DamagedEpisodeError, GameStore, iter_frames, load_epi
 
 BEST_NAME = "best.pt"
 LAST_NAME = "last.pt"
+AVG_NAME = "avg.pt"
+KEEPS = ("best", "last", "avg")
 
 
 class NoDataError(ValueError):
@@ -78,6 +81,7 @@ class TrainConfig:
     keep_moot: bool = False  # also train on decisions where every action is as good (see the module doc)
     augment: bool = False  # random shifts of up to `shift` pixels
     shift: int = 4
+    average: float = 0.0  # epochs the averaged weights (avg.pt) reach back, about; 0: none kept (see WeightAverage)
     seed: int = 0
     device: str = "auto"
     threads: int | None = None  # torch intra-op threads on the CPU (None: torch's default)
@@ -95,6 +99,8 @@ class TrainConfig:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
         if not 0 <= self.shift <= 16:
             raise ValueError(f"shift must be 0..16 pixels, got {self.shift}")
+        if not 0 <= self.average <= 1000:
+            raise ValueError(f"average must be 0 (off) to 1000 epochs, got {self.average}")
         ObsConfig(self.stack, self.frameskip)  # validates both
 
     @property
@@ -112,6 +118,8 @@ class EpochMetrics:
     recall: dict[str, float | None]  # per action, on validation (on training data when there is none)
     samples_per_s: float
     seconds: float
+    avg_val_loss: float | None = None  # the averaged weights' (avg.pt), when kept and there is validation
+    avg_val_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,7 @@ class TrainResult:
     val_samples: int
     skipped: list[str] = field(default_factory=list)  # damaged episodes, one message each
     moot_samples: int = 0  # labelled decisions left out as moot (every action as good), training and validation
+    avg_checkpoint: Path | None = None  # the averaged weights, when the config keeps them
 
     @property
     def final(self) -> EpochMetrics:
@@ -147,9 +156,14 @@ class TrainResult:
         return self.history[self.best_epoch - 1]
 
     def checkpoint(self, keep: str) -> Path:
-        """The weights to go on with: "best" (lowest validation loss) or "last" (the last epoch's)."""
-        if keep not in ("best", "last"):
-            raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
+        """The weights to go on with: "best" (lowest validation loss), "last" (the last epoch's) or
+        "avg" (the weights averaged over the last epochs; only when the config's `average` kept them)."""
+        if keep not in KEEPS:
+            raise ValueError(f"keep must be one of {', '.join(KEEPS)}, got {keep!r}")
+        if keep == "avg":
+            if self.avg_checkpoint is None:
+                raise ValueError("no averaged weights to keep: train with average > 0 (--average EPOCHS)")
+            return self.avg_checkpoint
         return self.best_checkpoint if keep == "best" else self.last_checkpoint
 
 
@@ -371,6 +385,40 @@ def class_weights(labels: np.ndarray, n_actions: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
+class WeightAverage:
+    """A running average of a policy's weights over its last `horizon` gradient steps, about.
+
+    After step t the average moves toward the weights by 1 / min(t, horizon): the plain mean of
+    every step's weights while t <= horizon, an exponential moving average with decay
+    1 - 1 / horizon after (Polyak averaging, as SWA and model EMAs do). At a constant learning
+    rate the last weights are one draw from where the steps wander; their average sits nearer
+    the middle of that region.
+    """
+
+    def __init__(self, policy: Policy, horizon: float) -> None:
+        if not horizon >= 1:
+            raise ValueError(f"an average needs a horizon of at least one step, got {horizon}")
+        self.policy = copy.deepcopy(policy).eval()
+        for param in self.policy.parameters():
+            param.requires_grad_(False)
+        self.horizon = horizon
+        self.steps = 0
+
+    @torch.no_grad()
+    def update(self, policy: Policy) -> None:
+        self.steps += 1
+        weight = 1.0 / min(self.steps, self.horizon)
+        for mine, theirs in zip(self.policy.parameters(), policy.parameters(), strict=True):
+            mine.lerp_(theirs.detach(), weight)
+
+    def state_dict(self) -> dict:
+        return {"state_dict": {k: v.detach().cpu() for k, v in self.policy.state_dict().items()}, "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["state_dict"])
+        self.steps = int(state["steps"])
+
+
 # ---------------------------------------------------------------------------------------------
 # The trainer
 
@@ -439,8 +487,14 @@ class _Trainer:
         self.best_epoch, self.best_score, self.start_epoch = 0, math.inf, 0
         if init_from is not None:
             self._warm_start(start, init_from)
+        self.average = None
         if resume:
             self._restore(start, start_path)
+        if config.average:
+            steps_per_epoch = math.ceil(len(self.train_ids) / config.batch_size)
+            self.average = WeightAverage(self.policy, max(1.0, config.average * steps_per_epoch))
+            if resume and "average" in start:
+                self.average.load_state_dict(start["average"])
 
     # -- set-up steps
 
@@ -526,6 +580,7 @@ class _Trainer:
             val_samples=len(self.val_ids),
             skipped=self.skipped,
             moot_samples=self.moot_samples,
+            avg_checkpoint=self.out_dir / AVG_NAME if self.average is not None else None,
         )
 
     def _run_epoch(self, epoch: int) -> EpochMetrics:
@@ -550,8 +605,11 @@ class _Trainer:
                 )
         seconds = time.perf_counter() - start
         val_ids = self.val_ids if len(self.val_ids) else self.train_ids
-        val_loss, val_acc, recall = self._validate(val_ids)
+        val_loss, val_acc, recall = self._validate(self.policy, val_ids)
         has_val = len(self.val_ids) > 0
+        avg_loss = avg_acc = None
+        if self.average is not None and has_val:
+            avg_loss, avg_acc, _ = self._validate(self.average.policy, self.val_ids)
         return EpochMetrics(
             epoch=epoch,
             train_loss=loss_sum / seen,
@@ -561,6 +619,8 @@ class _Trainer:
             recall=recall,
             samples_per_s=seen / max(seconds, 1e-9),
             seconds=seconds,
+            avg_val_loss=avg_loss,
+            avg_val_accuracy=avg_acc,
         )
 
     def _train_step(self, obs: torch.Tensor, labels: torch.Tensor, allowed: torch.Tensor,
@@ -571,18 +631,20 @@ class _Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.policy)
         return float(loss.detach()), int(argmax_in_set(logits.detach(), allowed).sum())
 
     @torch.inference_mode()
-    def _validate(self, ids: np.ndarray) -> tuple[float, float, dict[str, float | None]]:
-        """Unweighted loss, accuracy and per-action recall (by label; right when in the set) over `ids`."""
-        self.policy.eval()
+    def _validate(self, policy: Policy, ids: np.ndarray) -> tuple[float, float, dict[str, float | None]]:
+        """`policy`'s unweighted loss, accuracy and per-action recall (by label; right when in the set) over `ids`."""
+        policy.eval()
         n = self.game.n_actions
         hits, totals = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         loss_sum = 0.0
         for lo in range(0, len(ids), 256):
             obs, labels, allowed, soft = self.batcher.batch(ids[lo : lo + 256])
-            logits = self.policy(obs)
+            logits = policy(obs)
             loss_sum += float(_loss(logits, allowed, soft, reduction="sum"))
             labels_np = labels.cpu().numpy()
             right = argmax_in_set(logits, allowed).cpu().numpy()
@@ -609,10 +671,12 @@ class _Trainer:
             "val_episodes": [p.name for p in self.val_paths],
         }
         obs = self.config.obs
-        save_checkpoint(
-            self.out_dir / LAST_NAME, self.policy, self.game, obs, meta=meta,
-            extra_state={"optimizer": self.optimizer.state_dict()},
-        )
+        extra = {"optimizer": self.optimizer.state_dict()}
+        if self.average is not None:
+            extra["average"] = self.average.state_dict()
+            averaged = {**meta, "averaged": {"epochs": self.config.average, "steps": self.average.steps}}
+            save_checkpoint(self.out_dir / AVG_NAME, self.average.policy, self.game, obs, meta=averaged)
+        save_checkpoint(self.out_dir / LAST_NAME, self.policy, self.game, obs, meta=meta, extra_state=extra)
         if best:
             save_checkpoint(self.out_dir / BEST_NAME, self.policy, self.game, obs, meta=meta)
 
@@ -636,10 +700,12 @@ def describe(config: TrainConfig) -> str:
         parts.append("moot decisions kept")
     if config.augment:
         parts.append(f"shift ±{config.shift}px")
+    if config.average:
+        parts.append(f"weights averaged over ~{config.average:g} epoch{'' if config.average == 1 else 's'}")
     return ", ".join(parts)
 
 
 __all__ = [
-    "BCData", "EpochMetrics", "NoDataError", "TrainConfig", "TrainProgress", "TrainResult",
+    "BCData", "EpochMetrics", "WeightAverage", "NoDataError", "TrainConfig", "TrainProgress", "TrainResult",
     "load_data", "train", "train_game", "describe",
 ]

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from agent.obs import NO_LABEL, ObsConfig
 from agent.policy import CheckpointError, Policy, PolicyConfig, load_checkpoint, save_checkpoint
 from agent.train import (
-    NoDataError, TrainConfig, argmax_in_set, load_data, random_shift, set_cross_entropy, soft_cross_entropy, train,
-    train_game,
+    NoDataError, TrainConfig, WeightAverage, argmax_in_set, load_data, random_shift, set_cross_entropy,
+    soft_cross_entropy, train, train_game,
 )
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
@@ -200,6 +200,50 @@ def test_a_seeded_cpu_run_repeats_exactly_and_resume_continues_it(tmp_path):
     assert [m.epoch for m in resumed.history] == [1, 2]
     c = torch.load(resumed.last_checkpoint, weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_the_weight_average_is_the_mean_of_the_steps_then_an_exponential_average():
+    policy = Policy(PolicyConfig(n_actions=3))
+    average = WeightAverage(policy, horizon=4)
+
+    def step(value: float) -> None:
+        with torch.no_grad():
+            for param in policy.parameters():
+                param.fill_(value)
+        average.update(policy)
+
+    for value in (1.0, 2.0, 6.0):
+        step(value)
+    assert all(torch.allclose(p, torch.full_like(p, 3.0)) for p in average.policy.parameters())  # (1 + 2 + 6) / 3
+    step(7.0)  # step 4 of a horizon of 4: still the mean, (1 + 2 + 6 + 7) / 4
+    step(8.0)  # past the horizon: a quarter of the way from 4 to 8
+    assert all(torch.allclose(p, torch.full_like(p, 5.0)) for p in average.policy.parameters())
+    assert all(not p.requires_grad for p in average.policy.parameters())
+
+
+def test_averaged_weights_are_kept_beside_the_last_without_changing_the_training(tmp_path):
+    game = resolve_game("pacman")
+    paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s, hold=8) for s in range(3)]
+    config = TrainConfig(epochs=2, batch_size=8, val_fraction=0.34, seed=3, device="cpu", threads=1)
+    plain = train(game, paths, tmp_path / "plain", config)
+    assert plain.avg_checkpoint is None and plain.final.avg_val_loss is None
+    with pytest.raises(ValueError, match="--average"):
+        plain.checkpoint("avg")
+
+    averaged = train(game, paths, tmp_path / "avg", replace(config, average=1.0))
+    assert averaged.checkpoint("avg") == tmp_path / "avg" / "avg.pt"
+    last = lambda result: torch.load(result.last_checkpoint, weights_only=True)["state_dict"]  # noqa: E731
+    assert all(torch.equal(last(plain)[k], last(averaged)[k]) for k in last(plain))  # same steps, same last weights
+    kept = load_checkpoint(averaged.avg_checkpoint, game)
+    assert averaged.train_samples == 48  # two episodes of 24 decisions: 6 batches of 8 an epoch
+    assert kept.meta["averaged"] == {"epochs": 1.0, "steps": 2 * 6}
+    assert not all(torch.equal(v, last(averaged)[k]) for k, v in kept.policy.state_dict().items())
+    assert all(m.avg_val_loss is not None and 0 <= m.avg_val_accuracy <= 1 for m in averaged.history)
+    # interrupted after one epoch and resumed, the average ends where the uninterrupted run's did
+    train(game, paths, tmp_path / "resumed", replace(config, average=1.0, epochs=1))
+    resumed = train(game, paths, tmp_path / "resumed", replace(config, average=1.0), resume=True)
+    again = load_checkpoint(resumed.avg_checkpoint, game).policy.state_dict()
+    assert all(torch.equal(again[k], v) for k, v in kept.policy.state_dict().items())
 
 
 def test_checkpoint_round_trip_and_the_mismatch_error(tmp_path):

@@ -34,7 +34,7 @@ def test_beta_halves_each_round_and_rejects_nonsense():
         DaggerConfig(beta0=1.5)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         DaggerConfig(temperature=0.0)
-    with pytest.raises(ValueError, match="keep must be 'best' or 'last'"):
+    with pytest.raises(ValueError, match="keep must be one of best, last, avg"):
         DaggerConfig(keep="newest")
 
 
@@ -143,11 +143,11 @@ def test_rounds_train_as_the_starting_policy_did():
     """A policy trained with other settings than the defaults (`mimic train --lr ... --augment`)
     is retrained with those settings; a scratch round trains as many epochs as it did."""
     started = asdict(TrainConfig(epochs=20, batch_size=32, lr=1e-3, val_fraction=0.2, augment=True, keep_moot=True,
-                                 seed=9, device="cuda", threads=7))
+                                 average=5.0, seed=9, device="cuda", threads=7))
     obs = ObsConfig(stack=2, frameskip=3)
     scratch = round_training(DaggerConfig(retrain="scratch", seed=4), started, obs)
     assert (scratch.epochs, scratch.batch_size, scratch.lr, scratch.val_fraction) == (20, 32, 1e-3, 0.2)
-    assert scratch.augment and scratch.keep_moot and (scratch.stack, scratch.frameskip) == (2, 3)
+    assert scratch.augment and scratch.keep_moot and scratch.average == 5.0 and (scratch.stack, scratch.frameskip) == (2, 3)
     assert (scratch.seed, scratch.device, scratch.threads) == (4, "auto", None)  # the run's and this machine's
     assert round_training(DaggerConfig(retrain="warm"), started, obs).epochs == WARM_EPOCHS
     assert round_training(DaggerConfig(retrain="scratch", epochs=5), started, obs).epochs == 5
@@ -162,6 +162,12 @@ def test_the_runner_reads_the_starting_policys_training(bc_store):
     collector = PlannerCollector(game, Expert(game, FAST_EXPERT, seed=0), 200)
     runner = DaggerRunner(game, store, start, collector, DaggerConfig(retrain="scratch"))
     assert (runner.train_config.epochs, runner.train_config.val_fraction) == (1, 0.0)
+    # it was trained without averaged weights, so rounds keeping them are refused before any round plays
+    with pytest.raises(ValueError, match="trained without them.*mimic train --average"):
+        DaggerRunner(game, store, start, collector, DaggerConfig(keep="avg"))
+    averaging = DaggerRunner(game, store, start, collector, DaggerConfig(keep="avg"),
+                             train_config=TrainConfig(average=2.0))
+    assert averaging.train_config.average == 2.0
 
 
 def test_an_unfinished_round_keeps_its_rollouts(bc_store):
