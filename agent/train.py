@@ -19,6 +19,13 @@ screen does not show. Moot decisions are left out of training and validation unl
 decisions) clones a better player, in less time (bench/dagger_labels.py). A person's label
 stands alone, so a person's decisions are never moot.
 
+With `average` (epochs) the trainer also keeps the running average of the weights over about
+that many last epochs (`WeightAverage`), saved as avg.pt beside best.pt and last.pt and
+validated every epoch. It only reads the weights: the training, and last.pt, are the same with
+or without it. Measured on 8 of the planner's Ms. Pac-Man demonstrations, the weights averaged
+over the last 5 of 20 epochs play better than the last epoch's in five training seeds of six,
+by 153 points (27%) on the mean (bench/weight_average.py).
+
 The data set is one uint8 array of pooled 84x84 frames for all episodes (built by `agent.obs`
 while the episode files stream in, a chunk of raw frames at a time) plus, per decision, its
 label and the indices of its stack. A batch gathers its stacks by index; nothing is stored
