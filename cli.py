@@ -540,8 +540,9 @@ def train(
              "the action it held; on Pac-Man leaving them out clones a better player: BENCHMARKS.md).")] = False,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of episodes held out.")] = 0.1,
     average: Annotated[float, typer.Option(
-        help="Also keep the weights averaged over about the last this many epochs, as models/avg.pt "
-             "(0: don't); DAgger rounds then train the same way.", min=0.0, max=1000.0)] = 0.0,
+        help="Also keep, as models/avg.pt, the weights averaged over about the last this many epochs "
+             "(0: don't). It plays better on Ms. Pac-Man, worse on Pac-Man (BENCHMARKS.md): eval both. "
+             "DAgger rounds train the same way.", min=0.0, max=1000.0)] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",

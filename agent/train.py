@@ -22,9 +22,11 @@ stands alone, so a person's decisions are never moot.
 With `average` (epochs) the trainer also keeps the running average of the weights over about
 that many last epochs (`WeightAverage`), saved as avg.pt beside best.pt and last.pt and
 validated every epoch. It only reads the weights: the training, and last.pt, are the same with
-or without it. Measured on 8 of the planner's Ms. Pac-Man demonstrations, the weights averaged
-over the last 5 of 20 epochs play better than the last epoch's in five training seeds of six,
-by 153 points (27%) on the mean (bench/weight_average.py).
+or without it. It is off by default, because which weights play better depends on the game
+(bench/weight_average.py). On 8 of the planner's Ms. Pac-Man demonstrations the weights averaged
+over the last 5 of 20 epochs play better than the last epoch's in five training seeds of six, by
+153 points (27%) on the mean. On 8 Pac-Man demonstrations they play worse in five of five, by 8
+points (23%), lower validation loss and all.
 
 The data set is one uint8 array of pooled 84x84 frames for all episodes (built by `agent.obs`
 while the episode files stream in, a chunk of raw frames at a time) plus, per decision, its
