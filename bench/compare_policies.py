@@ -25,6 +25,8 @@ from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint, random_score
 from agent.policy import load_checkpoint  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 
+import checkpoints  # noqa: E402  (bench/, beside this script)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -36,12 +38,7 @@ def main() -> None:
     parser.add_argument("--reference", type=float, default=None, help="the expert's score, for the share column")
     args = parser.parse_args()
     game = resolve_game(args.game)
-    policies = []
-    for item in args.policies:
-        name, sep, path = item.partition("=")
-        if not sep or not Path(path).is_file():
-            parser.error(f"{item!r}: expected NAME=CHECKPOINT naming an existing checkpoint file")
-        policies.append((name, Path(path)))
+    policies = checkpoints.named_checkpoints(parser, args.policies)
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"{args.episodes} eval episodes from seed {args.seed} at T={args.temperature:g}", flush=True)
 

@@ -27,7 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,7 +36,8 @@ from agent.train import AVG_NAME, LAST_NAME, TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore  # noqa: E402
 
-import planner_demos  # noqa: E402  (bench/, beside this script)
+import checkpoints  # noqa: E402  (bench/, beside this script)
+import planner_demos  # noqa: E402
 
 
 def trainings(run: dict, root: Path, game: str, count: int) -> dict[str, list[tuple[GameStore, Path]]]:
@@ -53,11 +53,6 @@ def trainings(run: dict, root: Path, game: str, count: int) -> dict[str, list[tu
         for store, paths in sets.values():
             paths.append(store.models / f"training-seed-{seed + 100 * k}" / LAST_NAME)
     return {name: [(store, path) for path in paths[:count]] for name, (store, paths) in sets.items()}
-
-
-def same_weights(a: Path, b: Path) -> bool:
-    first, second = (torch.load(p, weights_only=True)["state_dict"] for p in (a, b))
-    return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
 
 
 def main() -> None:
@@ -87,7 +82,8 @@ def main() -> None:
                 trained_s = time.perf_counter() - start
                 scores = {kind: evaluate_checkpoint(checkpoint, game, eval_config, save=False)[0].agent
                           for kind, checkpoint in (("last", last), ("avg", out_dir / AVG_NAME))}
-                table.append({"run": path.stem, "data": name, "seed": config.seed, "same": same_weights(last, out_dir / LAST_NAME),
+                same = checkpoints.same_weights(last, out_dir / LAST_NAME)
+                table.append({"run": path.stem, "data": name, "seed": config.seed, "same": same,
                               **{kind: s.mean for kind, s in scores.items()},
                               **{f"{kind} ci": s.ci95 for kind, s in scores.items()}})
                 print(f"  {path.stem}, {name}, training seed {config.seed} ({trained_s:.0f} s): "

@@ -29,6 +29,8 @@ from agent.train import load_data  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore  # noqa: E402
 
+import checkpoints  # noqa: E402  (bench/, beside this script)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -38,12 +40,8 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.25)
     args = parser.parse_args()
     game = resolve_game(args.game)
-    policies = []
-    for item in args.policies:
-        name, sep, path = item.partition("=")
-        if not sep or not Path(path).is_file():
-            parser.error(f"{item!r}: expected NAME=CHECKPOINT naming an existing checkpoint file")
-        policies.append((name, load_checkpoint(Path(path), game)))
+    named = checkpoints.named_checkpoints(parser, args.policies)
+    policies = [(name, load_checkpoint(path, game)) for name, path in named]
     paths = GameStore(args.data, game.name).episode_paths()
     data = load_data(paths, game, policies[0][1].obs)
     torch.set_num_threads(1)

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,14 +36,10 @@ from agent.train import AVG_NAME, BEST_NAME, LAST_NAME, TrainConfig, load_data, 
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import read_info  # noqa: E402
 
-import planner_demos  # noqa: E402  (bench/, beside this script)
+import checkpoints  # noqa: E402  (bench/, beside this script)
+import planner_demos  # noqa: E402
 
 TEMPERATURE = 0.25
-
-
-def same_weights(a: Path, b: Path) -> bool:
-    first, second = (torch.load(p, weights_only=True)["state_dict"] for p in (a, b))
-    return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
 
 
 def main() -> None:
@@ -89,7 +84,7 @@ def main() -> None:
                 best = read_checkpoint(lasts[0].with_name(BEST_NAME))["meta"]
                 row["val best"], row["best epoch"] = best["best_score"], best["best_epoch"]
                 row["best"] = planner_demos.score(game, lasts[0].with_name(BEST_NAME), args, TEMPERATURE)
-            row["same last"] = all(same_weights(lasts[0], other) for other in lasts[1:])
+            row["same last"] = all(checkpoints.same_weights(lasts[0], other) for other in lasts[1:])
             row["last"] = planner_demos.score(game, lasts[0], args, TEMPERATURE)
             for kind in kinds:
                 scores[kind].append(row[kind].mean)

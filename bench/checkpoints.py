@@ -1,0 +1,26 @@
+"""What the benches share about checkpoints: `NAME=CHECKPOINT` arguments, and whether two
+checkpoints hold the same weights."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+
+def named_checkpoints(parser: argparse.ArgumentParser, items: list[str]) -> list[tuple[str, Path]]:
+    """(name, path) of each `NAME=CHECKPOINT`; a usage error naming the first that is not one."""
+    named = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not Path(path).is_file():
+            parser.error(f"{item!r}: expected NAME=CHECKPOINT naming an existing checkpoint file")
+        named.append((name, Path(path)))
+    return named
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    """The two checkpoints hold bit-identical weights."""
+    first, second = (torch.load(p, weights_only=True)["state_dict"] for p in (a, b))
+    return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
