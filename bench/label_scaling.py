@@ -37,8 +37,6 @@ from recorder.store import read_info  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
-TEMPERATURE = 0.25
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -52,7 +50,8 @@ def main() -> None:
     if max(sizes) > args.episodes:
         parser.error(f"--sizes goes up to {max(sizes)} demonstrations but --episodes records {args.episodes}")
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-          f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes at T={TEMPERATURE:g}")
+          f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes "
+          f"at T={planner_demos.TEMPERATURE:g}")
 
     with planner_demos.demonstrations(game, args) as (store, paths):
         expert = float(np.mean([read_info(p).score for p in paths]))
@@ -76,7 +75,7 @@ def main() -> None:
                     final = train(game, data.paths, out_dir, replace(config, seed=seed), data=data).final
                     seconds = f"{time.perf_counter() - start:.0f}"
                 checkpoint = out_dir / LAST_NAME
-                agent = planner_demos.score(game, checkpoint, args, TEMPERATURE)
+                agent = planner_demos.score(game, checkpoint, args)
                 means.setdefault(size, []).append(agent.mean)
                 val = "-" if final.val_accuracy is None else f"{final.val_accuracy:.0%}"  # one demo: nothing held out
                 print(f"| {size} | {decisions[size]:,} | {seed} | {final.train_accuracy:.0%} | {val} | "

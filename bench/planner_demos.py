@@ -29,6 +29,7 @@ from recorder.store import EpisodeInfo, GameStore, read_info
 
 FIRST_SEED = 100
 EVAL_SEED = 7  # every policy, and the random agent, plays the same evaluation games
+TEMPERATURE = 0.25  # policies play sharpened, as `mimic demo` runs them (BENCHMARKS.md, label targets)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +114,7 @@ def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) ->
     return EpochMetrics(**meta["metrics"])
 
 
-def score(game: Game, checkpoint: Path, args: argparse.Namespace, temperature: float) -> Scores:
+def score(game: Game, checkpoint: Path, args: argparse.Namespace, temperature: float = TEMPERATURE) -> Scores:
     """The policy's scores under the eval protocol over `--eval-episodes`, sampling at `temperature`."""
     config = EvalConfig(episodes=args.eval_episodes, temperature=temperature, seed=EVAL_SEED, random_baseline=False)
     return evaluate_checkpoint(checkpoint, game, config, save=False)[0].agent

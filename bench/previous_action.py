@@ -40,8 +40,6 @@ from recorder.games import Game, resolve_game  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
-TEMPERATURE = 0.25
-
 
 class PreviousActionPolicy(nn.Module):
     """The policy's network with the previous action (one-hot; index n_actions = none) joining the
@@ -113,8 +111,8 @@ def train_with_previous(data: BCData, previous: np.ndarray, game: Game, config: 
 
 def score_with_previous(model: PreviousActionPolicy, game: Game, obs: ObsConfig, args: argparse.Namespace):
     """The eval protocol (planner_demos.score's settings), the model fed its own previous choice."""
-    config = EvalConfig(episodes=args.eval_episodes, temperature=TEMPERATURE, seed=planner_demos.EVAL_SEED,
-                        random_baseline=False)
+    config = EvalConfig(episodes=args.eval_episodes, temperature=planner_demos.TEMPERATURE,
+                        seed=planner_demos.EVAL_SEED, random_baseline=False)
     rng = np.random.default_rng(config.seed)
     previous: np.ndarray | None = None
 
@@ -127,7 +125,7 @@ def score_with_previous(model: PreviousActionPolicy, game: Game, obs: ObsConfig,
         previous[(observations == observations[:, :1]).all(axis=(1, 2, 3))] = game.n_actions
         with torch.inference_mode():
             logits = model(torch.as_tensor(observations), torch.as_tensor(previous))
-            probs = torch.softmax(logits / TEMPERATURE, dim=-1).numpy()
+            probs = torch.softmax(logits / planner_demos.TEMPERATURE, dim=-1).numpy()
         cumulative = probs.cumsum(axis=1)
         draws = rng.random(len(probs))[:, None] * cumulative[:, -1:]
         previous = (cumulative <= draws).sum(axis=1).clip(max=game.n_actions - 1)
@@ -152,7 +150,8 @@ def main() -> None:
         labelled = (previous < game.n_actions) & (data.labels != NO_LABEL)
         print(f"{len(data.samples()):,} decisions; the label is the previous one at "
               f"{np.mean(data.labels[labelled] == previous[labelled]):.1%} of them", flush=True)
-        print(f"\n| input | seed | train acc | val acc | val acc, previous hidden | score at T={TEMPERATURE:g} | train s |")
+        print("\n| input | seed | train acc | val acc | val acc, previous hidden | "
+              f"score at T={planner_demos.TEMPERATURE:g} | train s |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         means: dict[str, list[float]] = {}
         for seed in planner_demos.training_seeds(args):
@@ -160,7 +159,7 @@ def main() -> None:
             start = time.perf_counter()
             result = train(game, data.paths, store.models / f"screen-{seed}", config, data=data)
             seconds = time.perf_counter() - start
-            agent = planner_demos.score(game, result.last_checkpoint, args, TEMPERATURE)
+            agent = planner_demos.score(game, result.last_checkpoint, args)
             means.setdefault("screen", []).append(agent.mean)
             final = result.final
             print(f"| screen | {seed} | {final.train_accuracy:.0%} | {final.val_accuracy:.0%} | | "

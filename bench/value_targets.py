@@ -43,8 +43,6 @@ from recorder.store import load_episode  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
-TEMPERATURE = 0.25
-
 
 def replay_values(game_name: str, config: ExpertConfig, path: str) -> np.ndarray:
     """(decisions, actions): the expert's action values at each decision of a recorded expert episode."""
@@ -103,7 +101,7 @@ def main() -> None:
         soft = softmax(values.astype(np.float64), args.tau).astype(np.float32)
         targets = {"label": None, "values": soft, "mixed": 0.5 * one_hot + 0.5 * soft}
 
-        print(f"\n| target | seed | train acc | val acc | score at T={TEMPERATURE:g} | train s |")
+        print(f"\n| target | seed | train acc | val acc | score at T={planner_demos.TEMPERATURE:g} | train s |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         means: dict[str, list[float]] = {}
         for name, target in targets.items():
@@ -112,7 +110,7 @@ def main() -> None:
                 result = train(game, data.paths, store.models / f"{name}-{seed}", replace(base, seed=seed),
                                data=replace(data, soft=target))
                 seconds = time.perf_counter() - start
-                agent = planner_demos.score(game, result.last_checkpoint, args, TEMPERATURE)
+                agent = planner_demos.score(game, result.last_checkpoint, args)
                 means.setdefault(name, []).append(agent.mean)
                 final = result.final
                 print(f"| {name} | {seed} | {final.train_accuracy:.0%} | {final.val_accuracy:.0%} | "

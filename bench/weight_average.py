@@ -39,8 +39,6 @@ from recorder.store import read_info  # noqa: E402
 import checkpoints  # noqa: E402  (bench/, beside this script)
 import planner_demos  # noqa: E402
 
-TEMPERATURE = 0.25
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -55,7 +53,8 @@ def main() -> None:
     if any(not 0 < h <= args.epochs for h in horizons):
         parser.error(f"--horizons must be above 0 and at most --epochs ({args.epochs}), got {args.horizons}")
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-          f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes at T={TEMPERATURE:g}", flush=True)
+          f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes "
+          f"at T={planner_demos.TEMPERATURE:g}", flush=True)
 
     kinds = ["last", *(["best"] if args.best else []), *(f"avg {h:g}" for h in horizons)]
     scores: dict[str, list[float]] = {kind: [] for kind in kinds}
@@ -77,15 +76,15 @@ def main() -> None:
                     print(f"  seed {seed}, horizon {horizon:g}: trained in {time.perf_counter() - start:.0f} s; "
                           f"val loss last {final.val_loss:.3f}, averaged {final.avg_val_loss:.3f}", flush=True)
                 lasts.append(out_dir / LAST_NAME)
-                row[f"avg {horizon:g}"] = planner_demos.score(game, out_dir / AVG_NAME, args, TEMPERATURE)
+                row[f"avg {horizon:g}"] = planner_demos.score(game, out_dir / AVG_NAME, args)
                 row[f"val avg {horizon:g}"] = final.avg_val_loss
             row["val last"] = final.val_loss
             if args.best:
                 best = read_checkpoint(lasts[0].with_name(BEST_NAME))["meta"]
                 row["val best"], row["best epoch"] = best["best_score"], best["best_epoch"]
-                row["best"] = planner_demos.score(game, lasts[0].with_name(BEST_NAME), args, TEMPERATURE)
+                row["best"] = planner_demos.score(game, lasts[0].with_name(BEST_NAME), args)
             row["same last"] = all(checkpoints.same_weights(lasts[0], other) for other in lasts[1:])
-            row["last"] = planner_demos.score(game, lasts[0], args, TEMPERATURE)
+            row["last"] = planner_demos.score(game, lasts[0], args)
             for kind in kinds:
                 scores[kind].append(row[kind].mean)
             print(f"  seed {seed}: " + ", ".join(f"{kind} {row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds),
