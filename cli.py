@@ -543,6 +543,10 @@ def train(
         help="Also keep, as models/avg.pt, the weights averaged over about the last this many epochs "
              "(0: don't). It plays better on Ms. Pac-Man, worse on Pac-Man (BENCHMARKS.md): eval both. "
              "DAgger rounds train the same way.", min=0.0, max=1000.0)] = 0.0,
+    ensemble: Annotated[int, typer.Option(
+        help="Train this many networks side by side, each from its own initial weights, and act on their "
+             "vote (the mean of their log-probabilities): this many times the training and acting time. "
+             "DAgger rounds train the same way.", min=1, max=16)] = 1,
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
@@ -564,7 +568,7 @@ def train(
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
             class_weights=class_weights, augment=augment, label_sets=label_sets, keep_moot=keep_moot, average=average,
-            seed=seed, device=device, threads=threads,
+            ensemble=ensemble, seed=seed, device=device, threads=threads,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -609,6 +613,9 @@ def train(
         except (NoDataError, CheckpointError, ValueError) as exc:
             fail(str(exc))
     _print_epochs(result, the_game.action_names)
+    if config.ensemble > 1:
+        console.print(f"[dim]an ensemble of {config.ensemble}: train loss is the networks' mean, the accuracies and "
+                      "validation loss their vote's[/]", highlight=False)
     best = result.best
     console.print(
         f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "

@@ -8,6 +8,13 @@ The policy sees the screen alone, on purpose: given the action it held before, i
 planner's labels far better and plays worse than a random agent, copying its own last action
 (bench/previous_action.py).
 
+An ensemble (`PolicyConfig.ensemble` > 1) is several such networks side by side in one module:
+grouped convolutions and per-member linear layers, so one call runs them all. Each member has
+its own initial weights; the policy's logits are the mean of the members' log-probabilities (a
+normalised geometric mean of their distributions), and training gives each member its own loss
+(`member_logits`), so every member learns as it would alone. With one member the layers, the
+initial weights and the checkpoint layout are those of the single network.
+
 Checkpoints are dicts written with `torch.save` to a temporary name and renamed; they carry the
 game, its action names, the observation settings, the model and training configs, so a
 checkpoint for another game or action set is refused in one line naming both.
@@ -53,11 +60,47 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used: unreadable, or for another game or action set."""
 
 
+MAX_ENSEMBLE = 16
+
+
 @dataclass(frozen=True)
 class PolicyConfig:
     n_actions: int
     stack: int = 4
     hidden: int = 512
+    ensemble: int = 1  # networks side by side, acting on their combined vote
+
+    def __post_init__(self) -> None:
+        if self.n_actions < 1:
+            raise ValueError(f"a policy needs at least one action, got {self.n_actions}")
+        if not 1 <= self.ensemble <= MAX_ENSEMBLE:
+            raise ValueError(f"an ensemble has 1 to {MAX_ENSEMBLE} networks, got {self.ensemble}")
+
+
+class MemberLinear(nn.Module):
+    """`members` linear layers side by side: (B, members * in) -> (B, members * out), each member's
+    slice through its own weights. The weight is (members * out, in): with one member, nn.Linear's."""
+
+    def __init__(self, members: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.members, self.in_features, self.out_features = members, in_features, out_features
+        self.weight = nn.Parameter(torch.empty(members * out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(members * out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """nn.Linear's default initialisation (the policy re-initialises after, but the random
+        numbers drawn here keep one member's weights those of the single network for a seed)."""
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+        bound = 1 / self.in_features**0.5
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.members == 1:
+            return nn.functional.linear(x, self.weight, self.bias)
+        x = x.view(len(x), self.members, self.in_features)
+        weight = self.weight.view(self.members, self.out_features, self.in_features)
+        return torch.einsum("bki,koi->bko", x, weight).reshape(len(x), -1) + self.bias
 
 
 class Policy(nn.Module):
@@ -65,21 +108,20 @@ class Policy(nn.Module):
 
     def __init__(self, config: PolicyConfig) -> None:
         super().__init__()
-        if config.n_actions < 1:
-            raise ValueError(f"a policy needs at least one action, got {config.n_actions}")
         self.config = config
+        k = config.ensemble
         self.encoder = nn.Sequential(
-            nn.Conv2d(config.stack, 32, kernel_size=8, stride=4),
+            nn.Conv2d(config.stack * k, 32 * k, kernel_size=8, stride=4, groups=k),
             nn.ReLU(),
-            nn.Conv2d(32, 64, kernel_size=4, stride=2),
+            nn.Conv2d(32 * k, 64 * k, kernel_size=4, stride=2, groups=k),
             nn.ReLU(),
-            nn.Conv2d(64, 64, kernel_size=3, stride=1),
+            nn.Conv2d(64 * k, 64 * k, kernel_size=3, stride=1, groups=k),
             nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(64 * 7 * 7, config.hidden),
+            nn.Flatten(),  # member by member: each member's channels are contiguous
+            MemberLinear(k, 64 * 7 * 7, config.hidden),
             nn.ReLU(),
         )
-        self.head = nn.Linear(config.hidden, config.n_actions)
+        self.head = MemberLinear(k, config.hidden, config.n_actions)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -87,16 +129,27 @@ class Policy(nn.Module):
 
         With PyTorch's default init this network sits on a plateau for many steps before it
         separates Atari frames that differ in a few sprites; orthogonal init leaves it sooner.
+        Each member's slice of a layer is initialised on its own, layer by layer.
         """
+        k = self.config.ensemble
         for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.orthogonal_(module.weight, gain=2**0.5)
+            if isinstance(module, (nn.Conv2d, MemberLinear)):
+                for chunk in module.weight.data.chunk(k):
+                    nn.init.orthogonal_(chunk, gain=2**0.5)
                 nn.init.zeros_(module.bias)
-        nn.init.orthogonal_(self.head.weight, gain=0.01)
+        for chunk in self.head.weight.data.chunk(k):
+            nn.init.orthogonal_(chunk, gain=0.01)
+
+    def member_logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, stack, 84, 84) -> each member's logits (B, ensemble, n_actions)."""
+        x = obs.float() / 255.0
+        if self.config.ensemble > 1:
+            x = x.repeat(1, self.config.ensemble, 1, 1)
+        return self.head(self.encoder(x)).view(len(obs), self.config.ensemble, self.config.n_actions)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, stack, 84, 84) -> logits (B, n_actions)."""
-        return self.head(self.encoder(obs.float() / 255.0))
+        """uint8 (B, stack, 84, 84) -> logits (B, n_actions): the members' mean log-probabilities."""
+        return combine(self.member_logits(obs))
 
     @property
     def device(self) -> torch.device:
@@ -134,6 +187,14 @@ class Policy(nn.Module):
         draws = rng.random(len(probs))[:, None] * cumulative[:, -1:]
         actions = (cumulative <= draws).sum(axis=1).clip(max=probs.shape[1] - 1)
         return actions, probs
+
+
+def combine(member_logits: torch.Tensor) -> torch.Tensor:
+    """(B, members, n_actions) -> the ensemble's logits (B, n_actions): a lone member's own, else the
+    mean of the members' log-probabilities."""
+    if member_logits.shape[1] == 1:
+        return member_logits[:, 0]
+    return torch.log_softmax(member_logits, dim=-1).mean(dim=1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,8 +57,10 @@ from agent.obs import NO_LABEL, OBS_SIZE, EpisodePooler, ObsConfig, decision_tar
 from agent.policy import (
     CheckpointError,
     Policy,
+    MAX_ENSEMBLE,
     PolicyConfig,
     check_compatible,
+    combine,
     read_checkpoint,
     resolve_device,
     save_checkpoint,
@@ -91,6 +93,7 @@ class TrainConfig:
     augment: bool = False  # random shifts of up to `shift` pixels
     shift: int = 4
     average: float = 0.0  # epochs the averaged weights (avg.pt) reach back, about; 0: none kept (see WeightAverage)
+    ensemble: int = 1  # networks trained side by side from their own initial weights, acting on their vote
     seed: int = 0
     device: str = "auto"
     threads: int | None = None  # torch intra-op threads on the CPU (None: torch's default)
@@ -111,6 +114,8 @@ class TrainConfig:
         if not 0 <= self.average <= 1000:
             raise ValueError(f"average must be 0 (off) to 1000 epochs, got {self.average}")
         ObsConfig(self.stack, self.frameskip)  # validates both
+        if not 1 <= self.ensemble <= MAX_ENSEMBLE:
+            raise ValueError(f"an ensemble has 1 to {MAX_ENSEMBLE} networks, got {self.ensemble}")
 
     @property
     def obs(self) -> ObsConfig:
@@ -486,7 +491,8 @@ class _Trainer:
         self.data = data if data is not None else load_data(episodes, game, config.obs, warn=self._skip, on_load=on_load)
         self._split(None if split is None else split["meta"])
         torch.manual_seed(config.seed)
-        self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.stack)).to(self.device)
+        self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.stack, ensemble=config.ensemble)
+                             ).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
         self.batcher = Batcher(self.data, self.device, game.n_actions, shift=config.shift if config.augment else 0,
                                label_sets=config.label_sets)
@@ -552,6 +558,12 @@ class _Trainer:
 
     def _check_payload(self, payload: dict, path: Path) -> None:
         check_compatible(payload, self.game, path)
+        theirs = PolicyConfig(**payload["policy"]).ensemble
+        if theirs != self.config.ensemble:
+            raise CheckpointError(
+                f"{Path(path).name} is {_networks(theirs)}, this run trains {_networks(self.config.ensemble)}; "
+                f"pass --ensemble {theirs}"
+            )
         if ObsConfig(**payload["obs"]) != self.config.obs:
             raise CheckpointError(
                 f"{Path(path).name} uses observations {payload['obs']}, this run {self.config.obs.to_dict()}; "
@@ -634,15 +646,16 @@ class _Trainer:
 
     def _train_step(self, obs: torch.Tensor, labels: torch.Tensor, allowed: torch.Tensor,
                     soft: torch.Tensor | None) -> tuple[float, int]:
-        logits = self.policy(obs)
+        member_logits = self.policy.member_logits(obs)
         weights = None if self.loss_weights is None else self.loss_weights[labels]
-        loss = _loss(logits, allowed, soft, weights)
+        loss = members_loss(member_logits, allowed, soft, weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         if self.average is not None:
             self.average.update(self.policy)
-        return float(loss.detach()), int(argmax_in_set(logits.detach(), allowed).sum())
+        members = member_logits.shape[1]  # reported: the members' mean loss, their vote's accuracy
+        return float(loss.detach()) / members, int(argmax_in_set(combine(member_logits.detach()), allowed).sum())
 
     @torch.inference_mode()
     def _validate(self, policy: Policy, ids: np.ndarray) -> tuple[float, float, dict[str, float | None]]:
@@ -697,6 +710,20 @@ def _loss(logits: torch.Tensor, allowed: torch.Tensor, soft: torch.Tensor | None
     return set_cross_entropy(logits, allowed, weights, reduction)
 
 
+def members_loss(member_logits: torch.Tensor, allowed: torch.Tensor, soft: torch.Tensor | None,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The sum of each member's own loss over (B, members, actions) logits. The members' weights
+    are disjoint, so each member gets the gradient it would get trained alone on the batch."""
+    loss = _loss(member_logits[:, 0], allowed, soft, weights)
+    for k in range(1, member_logits.shape[1]):
+        loss = loss + _loss(member_logits[:, k], allowed, soft, weights)
+    return loss
+
+
+def _networks(ensemble: int) -> str:
+    return "one network" if ensemble == 1 else f"an ensemble of {ensemble} networks"
+
+
 def describe(config: TrainConfig) -> str:
     """One line for reports: the settings that matter."""
     parts = [f"epochs {config.epochs}", f"batch {config.batch_size}", f"lr {config.lr:g}", f"stack {config.stack}",
@@ -709,6 +736,8 @@ def describe(config: TrainConfig) -> str:
         parts.append("moot decisions kept")
     if config.augment:
         parts.append(f"shift ±{config.shift}px")
+    if config.ensemble > 1:
+        parts.append(_networks(config.ensemble))
     if config.average:
         parts.append(f"weights averaged over ~{config.average:g} epoch{'' if config.average == 1 else 's'}")
     return ", ".join(parts)

@@ -108,7 +108,8 @@ def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) ->
         return None
     meta = read_checkpoint(last)["meta"]
     episodes = meta.get("train_episodes", []) + meta.get("val_episodes", [])
-    if (meta.get("train") != asdict(config) or meta.get("epoch") != config.epochs
+    # a setting its checkpoint does not name was not one yet when it trained: it trained at the default
+    if (asdict(TrainConfig(**meta.get("train", {}))) != asdict(config) or meta.get("epoch") != config.epochs
             or sorted(episodes) != sorted(p.name for p in paths)):
         return None
     return EpochMetrics(**meta["metrics"])

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from agent.obs import NO_LABEL, ObsConfig
 from agent.policy import CheckpointError, Policy, PolicyConfig, load_checkpoint, save_checkpoint
 from agent.train import (
-    NoDataError, TrainConfig, WeightAverage, argmax_in_set, load_data, random_shift, set_cross_entropy,
-    soft_cross_entropy, train, train_game,
+    NoDataError, TrainConfig, WeightAverage, argmax_in_set, describe, load_data, members_loss, random_shift,
+    set_cross_entropy, soft_cross_entropy, train, train_game,
 )
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
@@ -244,6 +244,51 @@ def test_averaged_weights_are_kept_beside_the_last_without_changing_the_training
     resumed = train(game, paths, tmp_path / "resumed", replace(config, average=1.0), resume=True)
     again = load_checkpoint(resumed.avg_checkpoint, game).policy.state_dict()
     assert all(torch.equal(again[k], v) for k, v in kept.policy.state_dict().items())
+
+
+def test_an_ensemble_is_networks_side_by_side_each_learning_as_it_would_alone():
+    torch.manual_seed(0)
+    ensemble = Policy(PolicyConfig(n_actions=5, ensemble=3))
+    obs = torch.randint(0, 256, (6, 4, 84, 84), dtype=torch.uint8)
+    members = []
+    for k in range(3):  # member k alone: a single network holding member k's slice of every layer
+        single = Policy(PolicyConfig(n_actions=5))
+        single.load_state_dict({name: value.chunk(3)[k] for name, value in ensemble.state_dict().items()})
+        members.append(single)
+    each = ensemble.member_logits(obs)
+    assert each.shape == (6, 3, 5)
+    for k, single in enumerate(members):
+        assert torch.allclose(each[:, k], single(obs), atol=1e-6)
+    assert not torch.allclose(each[:, 0], each[:, 1])  # each member starts from its own weights
+    vote = torch.stack([torch.log_softmax(m(obs), dim=-1) for m in members]).mean(dim=0)
+    assert torch.allclose(ensemble(obs), vote, atol=1e-6)
+    probs = ensemble.probabilities(obs.numpy(), temperature=0.5)
+    assert torch.allclose(probs.sum(dim=1), torch.ones(6))
+
+    labels = torch.tensor([0, 1, 2, 3, 4, 0])
+    allowed = F.one_hot(labels, 5).bool()
+    members_loss(ensemble.member_logits(obs), allowed, None).backward()
+    for k, single in enumerate(members):
+        set_cross_entropy(single(obs), allowed).backward()
+        for (name, mine), theirs in zip(ensemble.named_parameters(), single.parameters(), strict=True):
+            assert torch.allclose(mine.grad.chunk(3)[k], theirs.grad, atol=1e-6), name
+
+
+def test_an_ensemble_trains_into_one_checkpoint_and_resumes_only_as_one(tmp_path):
+    game = resolve_game("pacman")
+    paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s, hold=8) for s in range(3)]
+    config = TrainConfig(epochs=1, batch_size=8, val_fraction=0.34, seed=3, device="cpu", threads=1, ensemble=2)
+    assert "an ensemble of 2 networks" in describe(config)
+    result = train(game, paths, tmp_path / "run", config)
+    loaded = load_checkpoint(result.last_checkpoint, game)
+    assert loaded.policy.config.ensemble == 2 and loaded.meta["train"]["ensemble"] == 2
+    actions, probs = loaded.policy.act(np.zeros((2, 4, 84, 84), np.uint8), rng=np.random.default_rng(0))
+    assert actions.shape == (2,) and np.allclose(probs.sum(axis=1), 1)
+    with pytest.raises(CheckpointError, match="is an ensemble of 2 networks, this run trains one network; pass --ensemble 2"):
+        train(game, paths, tmp_path / "run", replace(config, epochs=2, ensemble=1), resume=True)
+    assert train(game, paths, tmp_path / "run", replace(config, epochs=2), resume=True).final.epoch == 2
+    with pytest.raises(ValueError, match="1 to 16 networks"):
+        TrainConfig(ensemble=0)
 
 
 def test_checkpoint_round_trip_and_the_mismatch_error(tmp_path):

@@ -1,0 +1,109 @@
+"""Does an ensemble of networks (`mimic train --ensemble N`) clone a better player than one network?
+
+    python bench/ensemble.py --game mspacman --budget 2000 --episodes 8 --seeds 1,2,3 --members 3 \\
+        --average 5 --eval-episodes 100 --data /tmp/ms2000
+
+Behavioural cloning on the planner's demonstrations (bench/planner_demos.py: `--episodes` of
+`--frames` frames at `--budget`, seeds 100 and up) with `mimic demo`'s training (20 epochs at
+2.5e-4), once per training seed as one network and once as an ensemble of `--members`. A seed
+fixes the split and the order of the batches, so a seed's two trainings see the same decisions
+in the same order and differ in the networks alone. With `--average H` both also keep the
+weights averaged over the last H epochs (`TrainConfig.average`), and those are scored too. Each
+policy plays the same `--eval-episodes` games under the eval protocol at temperature 0.25: the
+comparison is paired, seed by seed. A single network's training of a `--data` folder made by
+bench/label_scaling.py or bench/weight_average.py with the same settings is reused, not repeated.
+
+Prints a table a seed a row (scores, validation loss, training seconds), then each policy over
+the seeds (mean with its 95% interval, the standard deviation over seeds) and the ensemble less
+the single network over the seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.train import AVG_NAME, LAST_NAME, TrainConfig, load_data, train  # noqa: E402
+from recorder.games import resolve_game  # noqa: E402
+from recorder.store import read_info  # noqa: E402
+
+import planner_demos  # noqa: E402  (bench/, beside this script)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    planner_demos.add_arguments(parser)
+    parser.add_argument("--members", type=int, default=3, help="networks in the ensemble")
+    parser.add_argument("--average", type=float, default=0.0, help="also keep and score weights averaged over this many epochs")
+    parser.set_defaults(eval_episodes=100)
+    args = parser.parse_args()
+    if not 2 <= args.members <= 16:
+        parser.error(f"--members is the ensemble's size, 2 to 16; got {args.members}")
+    game = resolve_game(args.game)
+    seeds = planner_demos.training_seeds(args)
+    print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+          f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes "
+          f"at T={planner_demos.TEMPERATURE:g}", flush=True)
+
+    sizes = {"one": 1, f"{args.members} networks": args.members}
+    weights = {"last": LAST_NAME, **({f"avg {args.average:g}": AVG_NAME} if args.average else {})}
+    kinds = [f"{size}, {kind}" for kind in weights for size in sizes]
+    scores: dict[str, list[float]] = {kind: [] for kind in kinds}
+    with planner_demos.demonstrations(game, args) as (store, paths):
+        expert = float(np.mean([read_info(p).score for p in paths]))
+        data = None
+        rows = []
+        for seed in seeds:
+            row: dict = {"seed": seed}
+            for size, members in sizes.items():
+                config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, average=args.average, ensemble=members)
+                name = f"{len(paths)}-{seed}" + (f"-ens{members}" if members > 1 else "") + (
+                    f"-avg{args.average:g}" if args.average else "")
+                out_dir = store.models / name
+                final = planner_demos.trained_before(out_dir, paths, config)
+                start = time.perf_counter()
+                if final is None:
+                    data = data if data is not None else load_data(paths, game, config.obs)
+                    final = train(game, data.paths, out_dir, config, data=data).final
+                    row[f"{size} s"] = time.perf_counter() - start
+                    print(f"  seed {seed}, {size}: trained in {row[f'{size} s']:.0f} s", flush=True)
+                for kind, file in weights.items():
+                    key = f"{size}, {kind}"
+                    row[key] = planner_demos.score(game, out_dir / file, args)
+                    row[f"val {key}"] = final.val_loss if kind == "last" else final.avg_val_loss
+                    scores[key].append(row[key].mean)
+            print(f"  seed {seed}: " + ", ".join(f"{kind} {row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds),
+                  flush=True)
+            rows.append(row)
+
+        print(f"\n| seed | {' | '.join(kinds)} | val loss: {' / '.join(kinds)} | train s: {' / '.join(sizes)} |")
+        print("| ---: |" + " ---: |" * len(kinds) + " ---: | ---: |")
+        for row in rows:
+            cells = " | ".join(f"{row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
+            losses = " / ".join(f"{row['val ' + kind]:.3f}" for kind in kinds)
+            seconds = " / ".join(f"{row[size + ' s']:.0f}" if size + " s" in row else "reused" for size in sizes)
+            print(f"| {row['seed']} | {cells} | {losses} | {seconds} |")
+
+        print(f"\n| policy | mean over {len(seeds)} seeds (± 95%) | sd over seeds | lowest | highest | of the expert's {expert:,.0f} |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for kind in kinds:
+            values = scores[kind]
+            print(f"| {kind} | {planner_demos.over_seeds(values)} | {np.std(values, ddof=1):.1f} | {min(values):.1f} | "
+                  f"{max(values):.1f} | {np.mean(values) / expert:.2f} |")
+        ensemble = list(sizes)[1]
+        for kind in weights:
+            gaps = np.subtract(scores[f"{ensemble}, {kind}"], scores[f"one, {kind}"])
+            print(f"\n{kind} weights, {ensemble} less one, seed by seed: " + " / ".join(f"{g:+.1f}" for g in gaps)
+                  + f"; over seeds {planner_demos.over_seeds(list(gaps))}, ahead in {int((gaps > 0).sum())} of {len(gaps)}")
+        planner_demos.print_random(game, out_dir / LAST_NAME, args)
+
+
+if __name__ == "__main__":
+    main()
