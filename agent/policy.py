@@ -23,8 +23,8 @@ checkpoint for another game or action set is refused in one line naming both.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -277,6 +277,26 @@ def load_checkpoint(path: Path, game: Game | None = None, device: str | torch.de
         meta=payload.get("meta", {}),
         path=path,
     )
+
+
+def ensemble_of(checkpoints: Sequence[Checkpoint]) -> Checkpoint:
+    """One ensemble from separately trained checkpoints of single networks (of one game, the same
+    observations and layers): member k holds checkpoint k's weights, the inverse of slicing an
+    ensemble's layers (`PolicyConfig.ensemble`). Its meta names the members' paths."""
+    first = checkpoints[0]
+    config = first.policy.config
+    for other in checkpoints:
+        if other.policy.config != config or config.ensemble != 1 or (other.game, other.obs) != (first.game, first.obs):
+            raise CheckpointError(
+                f"{other.path or 'a member'} is not a single network like {first.path or 'the first member'} "
+                "(same game, observations and layers): an ensemble's members must be"
+            )
+    policy = Policy(replace(config, ensemble=len(checkpoints)))
+    states = [c.policy.state_dict() for c in checkpoints]
+    policy.load_state_dict({name: torch.cat([state[name] for state in states]) for name in states[0]})
+    policy.to(first.policy.device).eval()
+    meta = {"members": [str(c.path) for c in checkpoints]}
+    return Checkpoint(policy=policy, game=first.game, action_names=first.action_names, obs=first.obs, meta=meta)
 
 
 def resolve_device(device: str = "auto") -> torch.device:

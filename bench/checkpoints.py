@@ -1,5 +1,5 @@
-"""What the benches share about checkpoints: `NAME=CHECKPOINT` arguments, and whether two
-checkpoints hold the same weights."""
+"""What the benches share about checkpoints: `NAME=CHECKPOINT` arguments (`NAME=A.pt+B.pt`: an
+ensemble of those), and whether two checkpoints hold the same weights."""
 
 from __future__ import annotations
 
@@ -17,6 +17,19 @@ def named_checkpoints(parser: argparse.ArgumentParser, items: list[str]) -> list
         if not sep or not Path(path).is_file():
             parser.error(f"{item!r}: expected NAME=CHECKPOINT naming an existing checkpoint file")
         named.append((name, Path(path)))
+    return named
+
+
+def named_policies(parser: argparse.ArgumentParser, items: list[str]) -> list[tuple[str, list[Path]]]:
+    """(name, paths) of each `NAME=CHECKPOINT` or `NAME=A.pt+B.pt+...` (an ensemble of those
+    single networks, `agent.policy.ensemble_of`); a usage error naming the first that is neither."""
+    named = []
+    for item in items:
+        name, sep, spec = item.partition("=")
+        paths = [Path(p) for p in spec.split("+")]
+        if not sep or not all(p.is_file() for p in paths):
+            parser.error(f"{item!r}: expected NAME=CHECKPOINT or NAME=A.pt+B.pt naming existing checkpoint files")
+        named.append((name, paths))
     return named
 
 

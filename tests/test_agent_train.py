@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from agent.obs import NO_LABEL, ObsConfig
-from agent.policy import CheckpointError, Policy, PolicyConfig, load_checkpoint, save_checkpoint
+from agent.policy import (
+    Checkpoint, CheckpointError, Policy, PolicyConfig, ensemble_of, load_checkpoint, save_checkpoint,
+)
 from agent.train import (
     NoDataError, TrainConfig, WeightAverage, argmax_in_set, describe, load_data, members_loss, random_shift,
     set_cross_entropy, soft_cross_entropy, train, train_game,
@@ -262,6 +264,12 @@ def test_an_ensemble_is_networks_side_by_side_each_learning_as_it_would_alone():
     assert not torch.allclose(each[:, 0], each[:, 1])  # each member starts from its own weights
     vote = torch.stack([torch.log_softmax(m(obs), dim=-1) for m in members]).mean(dim=0)
     assert torch.allclose(ensemble(obs), vote, atol=1e-6)
+    # separately trained networks stacked into one ensemble: the inverse of the slicing
+    as_checkpoint = lambda policy: Checkpoint(policy, "pacman", ("A",) * 5, ObsConfig(), {})  # noqa: E731
+    stacked = ensemble_of([as_checkpoint(m) for m in members]).policy
+    assert all(torch.equal(v, ensemble.state_dict()[k]) for k, v in stacked.state_dict().items())
+    with pytest.raises(CheckpointError, match="must be"):
+        ensemble_of([as_checkpoint(members[0]), as_checkpoint(ensemble)])
     probs = ensemble.probabilities(obs.numpy(), temperature=0.5)
     assert torch.allclose(probs.sum(dim=1), torch.ones(6))
 
