@@ -79,24 +79,16 @@ def main() -> None:
                     row[key] = planner_demos.score(game, out_dir / file, args)
                     row[f"val {key}"] = final.val_loss if kind == "last" else final.avg_val_loss
                     scores[key].append(row[key].mean)
-            print(f"  seed {seed}: " + ", ".join(f"{kind} {row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds),
-                  flush=True)
+            print(planner_demos.seed_line(seed, row, kinds), flush=True)
             rows.append(row)
 
         print(f"\n| seed | {' | '.join(kinds)} | val loss: {' / '.join(kinds)} | train s: {' / '.join(sizes)} |")
         print("| ---: |" + " ---: |" * len(kinds) + " ---: | ---: |")
         for row in rows:
-            cells = " | ".join(f"{row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
-            losses = " / ".join(f"{row['val ' + kind]:.3f}" for kind in kinds)
             seconds = " / ".join(f"{row[size + ' s']:.0f}" if size + " s" in row else "reused" for size in sizes)
-            print(f"| {row['seed']} | {cells} | {losses} | {seconds} |")
+            print(f"| {row['seed']} | {planner_demos.seed_cells(row, kinds)} | {seconds} |")
 
-        print(f"\n| policy | mean over {len(seeds)} seeds (± 95%) | sd over seeds | lowest | highest | of the expert's {expert:,.0f} |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for kind in kinds:
-            values = scores[kind]
-            print(f"| {kind} | {planner_demos.over_seeds(values)} | {np.std(values, ddof=1):.1f} | {min(values):.1f} | "
-                  f"{max(values):.1f} | {np.mean(values) / expert:.2f} |")
+        planner_demos.print_over_seeds(scores, expert, "policy")
         ensemble = list(sizes)[1]
         for kind in weights:
             gaps = np.subtract(scores[f"{ensemble}, {kind}"], scores[f"one, {kind}"])

@@ -127,6 +127,28 @@ def over_seeds(scores: list[float]) -> str:
     return f"**{np.mean(scores):.1f}** ± {spread:.1f}"
 
 
+def seed_line(seed: int, row: dict, kinds: Sequence[str]) -> str:
+    """`  seed S: kind mean ± ci, ...`: a seed's scores as a bench goes."""
+    return f"  seed {seed}: " + ", ".join(f"{kind} {row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
+
+
+def seed_cells(row: dict, kinds: Sequence[str]) -> str:
+    """A seed's table cells: each kind's score, then each kind's validation loss (`row["val KIND"]`)."""
+    scores = " | ".join(f"{row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
+    return scores + " | " + " / ".join(f"{row['val ' + kind]:.3f}" for kind in kinds)
+
+
+def print_over_seeds(scores: dict[str, list[float]], expert: float, first_column: str) -> None:
+    """Markdown table: each kind's scores over the training seeds (mean with its 95% interval, the
+    standard deviation, the lowest and highest) and its share of the expert's score."""
+    n = len(next(iter(scores.values())))
+    print(f"\n| {first_column} | mean over {n} seeds (± 95%) | sd over seeds | lowest | highest | of the expert's {expert:,.0f} |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for kind, values in scores.items():
+        print(f"| {kind} | {over_seeds(values)} | {np.std(values, ddof=1):.1f} | {min(values):.1f} | "
+              f"{max(values):.1f} | {np.mean(values) / expert:.2f} |")
+
+
 def print_random(game: Game, checkpoint: Path, args: argparse.Namespace) -> None:
     """The random agent on the evaluation games of `mimic eval --seed 7` (the checkpoint only
     names the observation settings)."""

@@ -87,23 +87,15 @@ def main() -> None:
             row["last"] = planner_demos.score(game, lasts[0], args)
             for kind in kinds:
                 scores[kind].append(row[kind].mean)
-            print(f"  seed {seed}: " + ", ".join(f"{kind} {row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds),
-                  flush=True)
+            print(planner_demos.seed_line(seed, row, kinds), flush=True)
             rows.append(row)
 
         print(f"\n| seed | {' | '.join(kinds)} | val loss: {' / '.join(kinds)} | same last weights |")
         print("| ---: |" + " ---: |" * len(kinds) + " ---: | :---: |")
         for row in rows:
-            cells = " | ".join(f"{row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
-            losses = " / ".join(f"{row['val ' + kind]:.3f}" for kind in kinds)
-            print(f"| {row['seed']} | {cells} | {losses} | {'yes' if row['same last'] else 'NO'} |")
+            print(f"| {row['seed']} | {planner_demos.seed_cells(row, kinds)} | {'yes' if row['same last'] else 'NO'} |")
 
-        print(f"\n| weights | mean over {len(seeds)} seeds (± 95%) | sd over seeds | lowest | highest | of the expert's {expert:,.0f} |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for kind in kinds:
-            values = scores[kind]
-            print(f"| {kind} | {planner_demos.over_seeds(values)} | {np.std(values, ddof=1):.1f} | {min(values):.1f} | "
-                  f"{max(values):.1f} | {np.mean(values) / expert:.2f} |")
+        planner_demos.print_over_seeds(scores, expert, "weights")
         for kind in kinds[1:]:
             if kind == "best":
                 print("\nbest: the epoch of the lowest validation loss, seed by seed: "
