@@ -55,9 +55,9 @@ import torch
 
 from agent.obs import NO_LABEL, OBS_SIZE, EpisodePooler, ObsConfig, decision_targets, moot, stack_indices
 from agent.policy import (
+    MAX_ENSEMBLE,
     CheckpointError,
     Policy,
-    MAX_ENSEMBLE,
     PolicyConfig,
     check_compatible,
     combine,
