@@ -145,7 +145,8 @@ def print_over_seeds(scores: dict[str, list[float]], expert: float, first_column
     print(f"\n| {first_column} | mean over {n} seeds (± 95%) | sd over seeds | lowest | highest | of the expert's {expert:,.0f} |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for kind, values in scores.items():
-        print(f"| {kind} | {over_seeds(values)} | {np.std(values, ddof=1):.1f} | {min(values):.1f} | "
+        sd = np.std(values, ddof=1) if len(values) > 1 else float("nan")
+        print(f"| {kind} | {over_seeds(values)} | {sd:.1f} | {min(values):.1f} | "
               f"{max(values):.1f} | {np.mean(values) / expert:.2f} |")
 
 
