@@ -63,6 +63,12 @@ class CheckpointError(ValueError):
 MAX_ENSEMBLE = 16
 
 
+def check_ensemble(ensemble: int) -> None:
+    """ValueError unless `ensemble` is a size of ensemble this policy can be (1: one network)."""
+    if not 1 <= ensemble <= MAX_ENSEMBLE:
+        raise ValueError(f"an ensemble has 1 to {MAX_ENSEMBLE} networks, got {ensemble}")
+
+
 @dataclass(frozen=True)
 class PolicyConfig:
     n_actions: int
@@ -73,8 +79,7 @@ class PolicyConfig:
     def __post_init__(self) -> None:
         if self.n_actions < 1:
             raise ValueError(f"a policy needs at least one action, got {self.n_actions}")
-        if not 1 <= self.ensemble <= MAX_ENSEMBLE:
-            raise ValueError(f"an ensemble has 1 to {MAX_ENSEMBLE} networks, got {self.ensemble}")
+        check_ensemble(self.ensemble)
 
 
 class MemberLinear(nn.Module):

@@ -55,11 +55,11 @@ import torch
 
 from agent.obs import NO_LABEL, OBS_SIZE, EpisodePooler, ObsConfig, decision_targets, moot, stack_indices
 from agent.policy import (
-    MAX_ENSEMBLE,
     CheckpointError,
     Policy,
     PolicyConfig,
     check_compatible,
+    check_ensemble,
     combine,
     read_checkpoint,
     resolve_device,
@@ -114,8 +114,7 @@ class TrainConfig:
         if not 0 <= self.average <= 1000:
             raise ValueError(f"average must be 0 (off) to 1000 epochs, got {self.average}")
         ObsConfig(self.stack, self.frameskip)  # validates both
-        if not 1 <= self.ensemble <= MAX_ENSEMBLE:
-            raise ValueError(f"an ensemble has 1 to {MAX_ENSEMBLE} networks, got {self.ensemble}")
+        check_ensemble(self.ensemble)
 
     @property
     def obs(self) -> ObsConfig:

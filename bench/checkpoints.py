@@ -11,13 +11,11 @@ import torch
 
 def named_checkpoints(parser: argparse.ArgumentParser, items: list[str]) -> list[tuple[str, Path]]:
     """(name, path) of each `NAME=CHECKPOINT`; a usage error naming the first that is not one."""
-    named = []
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not Path(path).is_file():
-            parser.error(f"{item!r}: expected NAME=CHECKPOINT naming an existing checkpoint file")
-        named.append((name, Path(path)))
-    return named
+    named = named_policies(parser, items)
+    for item, (_, paths) in zip(items, named, strict=True):
+        if len(paths) > 1:
+            parser.error(f"{item!r}: expected NAME=CHECKPOINT, one checkpoint (this bench scores no ensembles)")
+    return [(name, paths[0]) for name, paths in named]
 
 
 def named_policies(parser: argparse.ArgumentParser, items: list[str]) -> list[tuple[str, list[Path]]]:

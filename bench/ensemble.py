@@ -30,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from agent.policy import MAX_ENSEMBLE  # noqa: E402
 from agent.train import AVG_NAME, LAST_NAME, TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import read_info  # noqa: E402
@@ -44,8 +45,8 @@ def main() -> None:
     parser.add_argument("--average", type=float, default=0.0, help="also keep and score weights averaged over this many epochs")
     parser.set_defaults(eval_episodes=100)
     args = parser.parse_args()
-    if not 2 <= args.members <= 16:
-        parser.error(f"--members is the ensemble's size, 2 to 16; got {args.members}")
+    if not 2 <= args.members <= MAX_ENSEMBLE:
+        parser.error(f"--members is the ensemble's size, 2 to {MAX_ENSEMBLE}; got {args.members}")
     game = resolve_game(args.game)
     seeds = planner_demos.training_seeds(args)
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
@@ -82,11 +83,9 @@ def main() -> None:
             print(planner_demos.seed_line(seed, row, kinds), flush=True)
             rows.append(row)
 
-        print(f"\n| seed | {' | '.join(kinds)} | val loss: {' / '.join(kinds)} | train s: {' / '.join(sizes)} |")
-        print("| ---: |" + " ---: |" * len(kinds) + " ---: | ---: |")
-        for row in rows:
-            seconds = " / ".join(f"{row[size + ' s']:.0f}" if size + " s" in row else "reused" for size in sizes)
-            print(f"| {row['seed']} | {planner_demos.seed_cells(row, kinds)} | {seconds} |")
+        planner_demos.print_seed_table(
+            rows, kinds, f"train s: {' / '.join(sizes)}",
+            lambda row: " / ".join(f"{row[size + ' s']:.0f}" if size + " s" in row else "reused" for size in sizes))
 
         planner_demos.print_over_seeds(scores, expert, "policy")
         ensemble = list(sizes)[1]

@@ -14,7 +14,7 @@ import argparse
 import contextlib
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -132,10 +132,16 @@ def seed_line(seed: int, row: dict, kinds: Sequence[str]) -> str:
     return f"  seed {seed}: " + ", ".join(f"{kind} {row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
 
 
-def seed_cells(row: dict, kinds: Sequence[str]) -> str:
-    """A seed's table cells: each kind's score, then each kind's validation loss (`row["val KIND"]`)."""
-    scores = " | ".join(f"{row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
-    return scores + " | " + " / ".join(f"{row['val ' + kind]:.3f}" for kind in kinds)
+def print_seed_table(rows: Sequence[dict], kinds: Sequence[str], last_header: str, last_cell: Callable[[dict], str]
+                     ) -> None:
+    """Markdown table a seed a row: each kind's score, each kind's validation loss (`row["val KIND"]`),
+    and a last column of the bench's own."""
+    print(f"\n| seed | {' | '.join(kinds)} | val loss: {' / '.join(kinds)} | {last_header} |")
+    print("| ---: |" + " ---: |" * len(kinds) + " ---: | ---: |")
+    for row in rows:
+        scores = " | ".join(f"{row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
+        losses = " / ".join(f"{row['val ' + kind]:.3f}" for kind in kinds)
+        print(f"| {row['seed']} | {scores} | {losses} | {last_cell(row)} |")
 
 
 def print_over_seeds(scores: dict[str, list[float]], expert: float, first_column: str) -> None:

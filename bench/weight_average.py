@@ -90,10 +90,7 @@ def main() -> None:
             print(planner_demos.seed_line(seed, row, kinds), flush=True)
             rows.append(row)
 
-        print(f"\n| seed | {' | '.join(kinds)} | val loss: {' / '.join(kinds)} | same last weights |")
-        print("| ---: |" + " ---: |" * len(kinds) + " ---: | :---: |")
-        for row in rows:
-            print(f"| {row['seed']} | {planner_demos.seed_cells(row, kinds)} | {'yes' if row['same last'] else 'NO'} |")
+        planner_demos.print_seed_table(rows, kinds, "same last weights", lambda row: "yes" if row["same last"] else "NO")
 
         planner_demos.print_over_seeds(scores, expert, "weights")
         for kind in kinds[1:]:
