@@ -548,6 +548,11 @@ def train(
              "vote (the mean of their log-probabilities): this many times the training and acting time. "
              "On 8 Ms. Pac-Man demonstrations 3 barely beat 1 (BENCHMARKS.md). "
              "DAgger rounds train the same way.", min=1, max=16)] = 1,
+    member_batches: Annotated[str, typer.Option(
+        "--member-batches",
+        help="What an ensemble's networks train on: shared (the same batches), shuffled (all the "
+             "decisions, each network in its own order) or bootstrap (each its own resample of them, "
+             "with replacement: bagging).")] = "shared",
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
@@ -569,7 +574,7 @@ def train(
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
             class_weights=class_weights, augment=augment, label_sets=label_sets, keep_moot=keep_moot, average=average,
-            ensemble=ensemble, seed=seed, device=device, threads=threads,
+            ensemble=ensemble, member_batches=member_batches, seed=seed, device=device, threads=threads,
         )
     except ValueError as exc:
         fail(str(exc))
@@ -615,8 +620,11 @@ def train(
             fail(str(exc))
     _print_epochs(result, the_game.action_names)
     if config.ensemble > 1:
-        console.print(f"[dim]an ensemble of {config.ensemble}: train loss is the networks' mean, the accuracies and "
-                      "validation loss their vote's[/]", highlight=False)
+        said = ("train loss is the networks' mean, the accuracies and validation loss their vote's"
+                if config.member_batches == "shared" else
+                "train loss and accuracy are the networks' mean (each on its own batches), validation loss and "
+                "accuracy their vote's")
+        console.print(f"[dim]an ensemble of {config.ensemble}: {said}[/]", highlight=False)
     best = result.best
     console.print(
         f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "

@@ -146,9 +146,12 @@ class Policy(nn.Module):
             nn.init.orthogonal_(chunk, gain=0.01)
 
     def member_logits(self, obs: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, stack, 84, 84) -> each member's logits (B, ensemble, n_actions)."""
+        """uint8 (B, stack, 84, 84), seen by every member, or (B, ensemble, stack, 84, 84), each
+        member its own -> each member's logits (B, ensemble, n_actions)."""
         x = obs.float() / 255.0
-        if self.config.ensemble > 1:
+        if x.ndim == 5:  # member k's observation in its own channels, k * stack onwards
+            x = x.flatten(1, 2)
+        elif self.config.ensemble > 1:
             x = x.repeat(1, self.config.ensemble, 1, 1)
         return self.head(self.encoder(x)).view(len(obs), self.config.ensemble, self.config.n_actions)
 

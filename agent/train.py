@@ -73,6 +73,11 @@ BEST_NAME = "best.pt"
 LAST_NAME = "last.pt"
 AVG_NAME = "avg.pt"
 KEEPS = ("best", "last", "avg")
+# What each network of an ensemble trains on. "shared": every member the same batches, in the same
+# order. "shuffled": every member all the training decisions, each in its own order. "bootstrap":
+# each member its own bootstrap sample of them (as many, drawn with replacement once per
+# training, so each sees about 63% of them), in its own order: bagging.
+MEMBER_BATCHES = ("shared", "shuffled", "bootstrap")
 
 
 class NoDataError(ValueError):
@@ -94,6 +99,7 @@ class TrainConfig:
     shift: int = 4
     average: float = 0.0  # epochs the averaged weights (avg.pt) reach back, about; 0: none kept (see WeightAverage)
     ensemble: int = 1  # networks trained side by side from their own initial weights, acting on their vote
+    member_batches: str = "shared"  # what an ensemble's members train on: one of MEMBER_BATCHES
     seed: int = 0
     device: str = "auto"
     threads: int | None = None  # torch intra-op threads on the CPU (None: torch's default)
@@ -115,6 +121,11 @@ class TrainConfig:
             raise ValueError(f"average must be 0 (off) to 1000 epochs, got {self.average}")
         ObsConfig(self.stack, self.frameskip)  # validates both
         check_ensemble(self.ensemble)
+        if self.member_batches not in MEMBER_BATCHES:
+            raise ValueError(f"member batches must be one of {', '.join(MEMBER_BATCHES)}, got {self.member_batches!r}")
+        if self.member_batches != "shared" and self.ensemble == 1:
+            raise ValueError(f"member batches {self.member_batches!r} are for an ensemble's networks; "
+                             "pass --ensemble N (2 or more) with it")
 
     @property
     def obs(self) -> ObsConfig:
@@ -321,7 +332,9 @@ class Batcher:
 
     `allowed[i, a]`: action a is as good as sample i's label (its label set; with
     `label_sets=False`, the label alone). `soft`: the data's target distributions (B, actions),
-    or None when it has none.
+    or None when it has none. Ids of shape (members, B), one row per network of an ensemble,
+    gather each member its own batch: obs (B, members, stack, 84, 84), labels (B, members),
+    allowed (B, members, actions), soft (B, members, actions).
     """
 
     def __init__(self, data: BCData, device: torch.device, n_actions: int, *, shift: int = 0,
@@ -337,9 +350,11 @@ class Batcher:
 
     def batch(self, ids: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
         ids_t = torch.from_numpy(ids)
+        if ids_t.ndim == 2:  # (members, B) -> batch first, as the policy's member_logits takes them
+            ids_t = ids_t.T.contiguous()
         obs = self.pooled[self.stacks[ids_t]]
         if self.shift and generator is not None:
-            obs = random_shift(obs, self.shift, generator)
+            obs = random_shift(obs.flatten(0, ids_t.ndim - 1), self.shift, generator).view(obs.shape)
         soft = None if self.soft is None else self.soft[ids_t].to(self.device, non_blocking=True)
         return (*(t.to(self.device, non_blocking=True) for t in (obs, self.labels[ids_t], self.allowed[ids_t])), soft)
 
@@ -495,6 +510,7 @@ class _Trainer:
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
         self.batcher = Batcher(self.data, self.device, game.n_actions, shift=config.shift if config.augment else 0,
                                label_sets=config.label_sets)
+        self.member_ids = self._member_samples()
         weights = class_weights(self.data.labels[self.train_ids], game.n_actions) if config.class_weights else None
         self.loss_weights = None if weights is None else weights.to(self.device)
         self.history: list[EpochMetrics] = []
@@ -550,6 +566,17 @@ class _Trainer:
         if self.config.keep_moot:
             return ids
         return ids[~moot(self.data.sets[ids], self.game.n_actions)]
+
+    def _member_samples(self) -> np.ndarray | None:
+        """(members, N) training decisions, a row per network, when each draws its own batches; None
+        when they share them. The bootstrap is drawn from the seed alone: a resumed run draws the same one."""
+        config = self.config
+        if config.ensemble == 1 or config.member_batches == "shared":
+            return None
+        if config.member_batches == "shuffled":
+            return np.tile(self.train_ids, (config.ensemble, 1))
+        rng = np.random.default_rng([config.seed, 1 << 20])  # a stream of its own, apart from the epochs'
+        return rng.choice(self.train_ids, size=(config.ensemble, len(self.train_ids)), replace=True)
 
     def _warm_start(self, payload: dict, path: Path) -> None:
         self._check_payload(payload, path)
@@ -607,14 +634,18 @@ class _Trainer:
         config = self.config
         rng = np.random.default_rng([config.seed, epoch])
         generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        order = rng.permutation(self.train_ids)
-        batches = math.ceil(len(order) / config.batch_size)
+        if self.member_ids is None:
+            order = rng.permutation(self.train_ids)
+        else:  # each member its own order of its own samples, (members, N)
+            order = np.stack([rng.permutation(row) for row in self.member_ids])
+        batches = math.ceil(order.shape[-1] / config.batch_size)
         self.policy.train()
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, correct, seen = 0.0, 0.0, 0
         start = time.perf_counter()
         for b in range(batches):
-            ids = order[b * config.batch_size : (b + 1) * config.batch_size]
+            ids = order[..., b * config.batch_size : (b + 1) * config.batch_size]
             loss, right = self._train_step(*self.batcher.batch(ids, generator))
+            ids = ids[0] if ids.ndim == 2 else ids
             loss_sum += loss * len(ids)
             correct += right
             seen += len(ids)
@@ -644,7 +675,7 @@ class _Trainer:
         )
 
     def _train_step(self, obs: torch.Tensor, labels: torch.Tensor, allowed: torch.Tensor,
-                    soft: torch.Tensor | None) -> tuple[float, int]:
+                    soft: torch.Tensor | None) -> tuple[float, float]:
         member_logits = self.policy.member_logits(obs)
         weights = None if self.loss_weights is None else self.loss_weights[labels]
         loss = members_loss(member_logits, allowed, soft, weights)
@@ -653,8 +684,12 @@ class _Trainer:
         self.optimizer.step()
         if self.average is not None:
             self.average.update(self.policy)
-        members = member_logits.shape[1]  # reported: the members' mean loss, their vote's accuracy
-        return float(loss.detach()) / members, int(argmax_in_set(combine(member_logits.detach()), allowed).sum())
+        members = member_logits.shape[1]  # reported: the members' mean loss, and their vote's accuracy
+        logits = member_logits.detach()
+        if allowed.ndim == 3:  # each member its own batch: no vote on one, so the members' mean accuracy
+            right = argmax_in_set(logits.flatten(0, 1), allowed.flatten(0, 1))
+            return float(loss.detach()) / members, float(right.sum()) / members
+        return float(loss.detach()) / members, float(argmax_in_set(combine(logits), allowed).sum())
 
     @torch.inference_mode()
     def _validate(self, policy: Policy, ids: np.ndarray) -> tuple[float, float, dict[str, float | None]]:
@@ -712,10 +747,19 @@ def _loss(logits: torch.Tensor, allowed: torch.Tensor, soft: torch.Tensor | None
 def members_loss(member_logits: torch.Tensor, allowed: torch.Tensor, soft: torch.Tensor | None,
                  weights: torch.Tensor | None = None) -> torch.Tensor:
     """The sum of each member's own loss over (B, members, actions) logits. The members' weights
-    are disjoint, so each member gets the gradient it would get trained alone on the batch."""
-    loss = _loss(member_logits[:, 0], allowed, soft, weights)
+    are disjoint, so each member gets the gradient it would get trained alone on the batch.
+
+    Targets of one batch for all, (B, actions) (weights (B,)), or each member's own, (B, members,
+    actions) (weights (B, members)), as `Batcher.batch` gathers them.
+    """
+    own = allowed.ndim == 3
+
+    def part(t: torch.Tensor | None, k: int) -> torch.Tensor | None:
+        return t[:, k] if own and t is not None else t
+
+    loss = _loss(member_logits[:, 0], part(allowed, 0), part(soft, 0), part(weights, 0))
     for k in range(1, member_logits.shape[1]):
-        loss = loss + _loss(member_logits[:, k], allowed, soft, weights)
+        loss = loss + _loss(member_logits[:, k], part(allowed, k), part(soft, k), part(weights, k))
     return loss
 
 
@@ -736,7 +780,8 @@ def describe(config: TrainConfig) -> str:
     if config.augment:
         parts.append(f"shift ±{config.shift}px")
     if config.ensemble > 1:
-        parts.append(_networks(config.ensemble))
+        parts.append(_networks(config.ensemble) + ("" if config.member_batches == "shared" else
+                                                   f" ({config.member_batches} batches)"))
     if config.average:
         parts.append(f"weights averaged over ~{config.average:g} epoch{'' if config.average == 1 else 's'}")
     return ", ".join(parts)

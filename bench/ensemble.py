@@ -1,20 +1,23 @@
 """Does an ensemble of networks (`mimic train --ensemble N`) clone a better player than one network?
 
     python bench/ensemble.py --game mspacman --budget 2000 --episodes 8 --seeds 1,2,3 --members 3 \\
-        --average 5 --eval-episodes 100 --data /tmp/ms2000
+        --average 5 --eval-episodes 100 --data /tmp/ms2000 --member-batches shared,shuffled,bootstrap
 
 Behavioural cloning on the planner's demonstrations (bench/planner_demos.py: `--episodes` of
 `--frames` frames at `--budget`, seeds 100 and up) with `mimic demo`'s training (20 epochs at
-2.5e-4), once per training seed as one network and once as an ensemble of `--members`. A seed
-fixes the split and the order of the batches, so a seed's two trainings see the same decisions
-in the same order and differ in the networks alone. With `--average H` both also keep the
-weights averaged over the last H epochs (`TrainConfig.average`), and those are scored too. Each
-policy plays the same `--eval-episodes` games under the eval protocol at temperature 0.25: the
-comparison is paired, seed by seed. A single network's training of a `--data` folder made by
-bench/label_scaling.py or bench/weight_average.py with the same settings is reused, not repeated.
+2.5e-4), once per training seed as one network and once as an ensemble of `--members` for each
+of `--member-batches` (`TrainConfig.member_batches`: shared, every network the same batches;
+shuffled, each its own order; bootstrap, each its own resample). A seed fixes the split, the
+initial weights and the order of the batches, so with shared batches a seed's trainings see the
+same decisions in the same order and differ in the networks alone. With `--average H` all also
+keep the weights averaged over the last H epochs (`TrainConfig.average`), and those are scored
+too. Each policy plays the same `--eval-episodes` games under the eval protocol at temperature
+0.25: the comparison is paired, seed by seed. A single network's training of a `--data` folder
+made by bench/label_scaling.py or bench/weight_average.py with the same settings is reused, not
+repeated, as is any training this bench left there.
 
 Prints a table a seed a row (scores, validation loss, training seconds), then each policy over
-the seeds (mean with its 95% interval, the standard deviation over seeds) and the ensemble less
+the seeds (mean with its 95% interval, the standard deviation over seeds) and each ensemble less
 the single network over the seeds.
 """
 
@@ -31,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.policy import MAX_ENSEMBLE  # noqa: E402
-from agent.train import AVG_NAME, LAST_NAME, TrainConfig, load_data, train  # noqa: E402
+from agent.train import AVG_NAME, LAST_NAME, MEMBER_BATCHES, TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import read_info  # noqa: E402
 
@@ -43,18 +46,28 @@ def main() -> None:
     planner_demos.add_arguments(parser)
     parser.add_argument("--members", type=int, default=3, help="networks in the ensemble")
     parser.add_argument("--average", type=float, default=0.0, help="also keep and score weights averaged over this many epochs")
+    parser.add_argument("--member-batches", default="shared", help=f"comma-separated, of {', '.join(MEMBER_BATCHES)}")
+    parser.add_argument("--score", default="last,avg", help="which weights to score: last, avg (with --average), or both")
     parser.set_defaults(eval_episodes=100)
     args = parser.parse_args()
     if not 2 <= args.members <= MAX_ENSEMBLE:
         parser.error(f"--members is the ensemble's size, 2 to {MAX_ENSEMBLE}; got {args.members}")
+    batchings = args.member_batches.split(",")
+    if not set(batchings) <= set(MEMBER_BATCHES):
+        parser.error(f"--member-batches takes {', '.join(MEMBER_BATCHES)}, comma-separated; got {args.member_batches}")
     game = resolve_game(args.game)
     seeds = planner_demos.training_seeds(args)
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes "
           f"at T={planner_demos.TEMPERATURE:g}", flush=True)
 
-    sizes = {"one": 1, f"{args.members} networks": args.members}
-    weights = {"last": LAST_NAME, **({f"avg {args.average:g}": AVG_NAME} if args.average else {})}
+    # each policy: (networks, what they train on)
+    sizes = {"one": (1, "shared"), **{f"{args.members} {batches}": (args.members, batches) for batches in batchings}}
+    scored = args.score.split(",")
+    if not set(scored) <= {"last", "avg"} or (scored == ["avg"] and not args.average):
+        parser.error(f"--score takes last, avg (with --average) or both, comma-separated; got {args.score}")
+    weights = {**({"last": LAST_NAME} if "last" in scored else {}),
+               **({f"avg {args.average:g}": AVG_NAME} if args.average and "avg" in scored else {})}
     kinds = [f"{size}, {kind}" for kind in weights for size in sizes]
     scores: dict[str, list[float]] = {kind: [] for kind in kinds}
     with planner_demos.demonstrations(game, args) as (store, paths):
@@ -63,10 +76,11 @@ def main() -> None:
         rows = []
         for seed in seeds:
             row: dict = {"seed": seed}
-            for size, members in sizes.items():
-                config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, average=args.average, ensemble=members)
+            for size, (members, batches) in sizes.items():
+                config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, average=args.average, ensemble=members,
+                                     member_batches=batches)
                 name = f"{len(paths)}-{seed}" + (f"-ens{members}" if members > 1 else "") + (
-                    f"-avg{args.average:g}" if args.average else "")
+                    f"-{batches}" if batches != "shared" else "") + (f"-avg{args.average:g}" if args.average else "")
                 out_dir = store.models / name
                 final = planner_demos.trained_before(out_dir, paths, config)
                 start = time.perf_counter()
@@ -88,11 +102,13 @@ def main() -> None:
             lambda row: " / ".join(f"{row[size + ' s']:.0f}" if size + " s" in row else "reused" for size in sizes))
 
         planner_demos.print_over_seeds(scores, expert, "policy")
-        ensemble = list(sizes)[1]
-        for kind in weights:
-            gaps = np.subtract(scores[f"{ensemble}, {kind}"], scores[f"one, {kind}"])
-            print(f"\n{kind} weights, {ensemble} less one, seed by seed: " + " / ".join(f"{g:+.1f}" for g in gaps)
-                  + f"; over seeds {planner_demos.over_seeds(list(gaps))}, ahead in {int((gaps > 0).sum())} of {len(gaps)}")
+        print()
+        for ensemble in list(sizes)[1:]:
+            for kind in weights:
+                gaps = np.subtract(scores[f"{ensemble}, {kind}"], scores[f"one, {kind}"])
+                print(f"{kind} weights, {ensemble} less one, seed by seed: " + " / ".join(f"{g:+.1f}" for g in gaps)
+                      + f"; over seeds {planner_demos.over_seeds(list(gaps))}, ahead in {int((gaps > 0).sum())} "
+                      f"of {len(gaps)}")
         planner_demos.print_random(game, out_dir / LAST_NAME, args)
 
 

@@ -281,6 +281,20 @@ def test_an_ensemble_is_networks_side_by_side_each_learning_as_it_would_alone():
         for (name, mine), theirs in zip(ensemble.named_parameters(), single.parameters(), strict=True):
             assert torch.allclose(mine.grad.chunk(3)[k], theirs.grad, atol=1e-6), name
 
+    # each member its own batch, (B, members, ...): member k sees, and learns from, its own alone
+    own_obs = torch.randint(0, 256, (6, 3, 4, 84, 84), dtype=torch.uint8)
+    own_labels = torch.randint(0, 5, (6, 3))
+    each = ensemble.member_logits(own_obs)
+    for k, single in enumerate(members):
+        assert torch.allclose(each[:, k], single(own_obs[:, k]), atol=1e-6)
+    ensemble.zero_grad()
+    members_loss(each, F.one_hot(own_labels, 5).bool(), None).backward()
+    for k, single in enumerate(members):
+        single.zero_grad()
+        set_cross_entropy(single(own_obs[:, k]), F.one_hot(own_labels[:, k], 5).bool()).backward()
+        for (name, mine), theirs in zip(ensemble.named_parameters(), single.parameters(), strict=True):
+            assert torch.allclose(mine.grad.chunk(3)[k], theirs.grad, atol=1e-6), name
+
 
 def test_an_ensemble_trains_into_one_checkpoint_and_resumes_only_as_one(tmp_path):
     game = resolve_game("pacman")
@@ -297,6 +311,35 @@ def test_an_ensemble_trains_into_one_checkpoint_and_resumes_only_as_one(tmp_path
     assert train(game, paths, tmp_path / "run", replace(config, epochs=2), resume=True).final.epoch == 2
     with pytest.raises(ValueError, match="1 to 16 networks"):
         TrainConfig(ensemble=0)
+    with pytest.raises(ValueError, match="are for an ensemble's networks; pass --ensemble N"):
+        TrainConfig(member_batches="bootstrap")
+    with pytest.raises(ValueError, match="one of shared, shuffled, bootstrap"):
+        TrainConfig(ensemble=2, member_batches="bagged")
+
+
+@pytest.mark.parametrize("member_batches", ["shuffled", "bootstrap"])
+def test_ensemble_members_can_train_on_batches_of_their_own(tmp_path, member_batches):
+    game = resolve_game("pacman")
+    paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s, hold=8) for s in range(3)]
+    config = TrainConfig(epochs=2, batch_size=8, val_fraction=0.34, seed=3, device="cpu", threads=1, ensemble=2,
+                         member_batches=member_batches, augment=True, class_weights=True)
+    assert f"an ensemble of 2 networks ({member_batches} batches)" in describe(config)
+    shared = train(game, paths, tmp_path / "shared", replace(config, member_batches="shared"))
+    own = train(game, paths, tmp_path / member_batches, config)
+    assert own.train_samples == shared.train_samples and own.val_samples == shared.val_samples  # the same split
+    weights = lambda result: load_checkpoint(result.last_checkpoint, game).policy.state_dict()  # noqa: E731
+    mine, theirs = weights(own), weights(shared)
+    assert load_checkpoint(own.last_checkpoint, game).meta["train"]["member_batches"] == member_batches
+    # member 0 sees the shared order when shuffled; member 1 trains on other batches either way
+    first, second = (lambda v: v.chunk(2)[0]), (lambda v: v.chunk(2)[1])  # noqa: E731
+    assert not all(torch.equal(second(v), second(theirs[k])) for k, v in mine.items())
+    if member_batches == "bootstrap":
+        assert not all(torch.equal(first(v), first(theirs[k])) for k, v in mine.items())
+    # the same seed trains the same ensemble, and a run stopped after one epoch resumes to it
+    train(game, paths, tmp_path / "resumed", replace(config, epochs=1))
+    resumed = train(game, paths, tmp_path / "resumed", config, resume=True)
+    assert all(torch.equal(v, mine[k]) for k, v in weights(resumed).items())
+    assert [(m.train_loss, m.val_loss) for m in resumed.history] == [(m.train_loss, m.val_loss) for m in own.history]
 
 
 def test_checkpoint_round_trip_and_the_mismatch_error(tmp_path):

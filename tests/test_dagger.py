@@ -143,11 +143,13 @@ def test_rounds_train_as_the_starting_policy_did():
     """A policy trained with other settings than the defaults (`mimic train --lr ... --augment`)
     is retrained with those settings; a scratch round trains as many epochs as it did."""
     started = asdict(TrainConfig(epochs=20, batch_size=32, lr=1e-3, val_fraction=0.2, augment=True, keep_moot=True,
-                                 average=5.0, ensemble=3, seed=9, device="cuda", threads=7))
+                                 average=5.0, ensemble=3, member_batches="bootstrap", seed=9, device="cuda",
+                                 threads=7))
     obs = ObsConfig(stack=2, frameskip=3)
     scratch = round_training(DaggerConfig(retrain="scratch", seed=4), started, obs)
     assert (scratch.epochs, scratch.batch_size, scratch.lr, scratch.val_fraction) == (20, 32, 1e-3, 0.2)
     assert scratch.augment and scratch.keep_moot and scratch.average == 5.0 and scratch.ensemble == 3 and (scratch.stack, scratch.frameskip) == (2, 3)
+    assert scratch.member_batches == "bootstrap"
     assert (scratch.seed, scratch.device, scratch.threads) == (4, "auto", None)  # the run's and this machine's
     assert round_training(DaggerConfig(retrain="warm"), started, obs).epochs == WARM_EPOCHS
     assert round_training(DaggerConfig(retrain="scratch", epochs=5), started, obs).epochs == 5
