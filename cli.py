@@ -546,13 +546,14 @@ def train(
     ensemble: Annotated[int, typer.Option(
         help="Train this many networks side by side, each from its own initial weights, and act on their "
              "vote (the mean of their log-probabilities): this many times the training and acting time. "
-             "On 8 Ms. Pac-Man demonstrations 3 barely beat 1 (BENCHMARKS.md). "
+             "On 8 Ms. Pac-Man demonstrations 3 did not beat 1 (BENCHMARKS.md). "
              "DAgger rounds train the same way.", min=1, max=16)] = 1,
     member_batches: Annotated[str, typer.Option(
         "--member-batches",
         help="What an ensemble's networks train on: shared (the same batches), shuffled (all the "
              "decisions, each network in its own order) or bootstrap (each its own resample of them, "
-             "with replacement: bagging).")] = "shared",
+             "with replacement: bagging). Shuffled and bootstrap beat shared on Ms. Pac-Man "
+             "(BENCHMARKS.md).")] = "shared",
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
