@@ -571,7 +571,7 @@ class _Trainer:
         """(members, N) training decisions, a row per network, when each draws its own batches; None
         when they share them. The bootstrap is drawn from the seed alone: a resumed run draws the same one."""
         config = self.config
-        if config.ensemble == 1 or config.member_batches == "shared":
+        if config.member_batches == "shared":  # (the config allows no other for one network)
             return None
         if config.member_batches == "shuffled":
             return np.tile(self.train_ids, (config.ensemble, 1))
@@ -645,10 +645,10 @@ class _Trainer:
         for b in range(batches):
             ids = order[..., b * config.batch_size : (b + 1) * config.batch_size]
             loss, right = self._train_step(*self.batcher.batch(ids, generator))
-            ids = ids[0] if ids.ndim == 2 else ids
-            loss_sum += loss * len(ids)
+            n = ids.shape[-1]  # decisions in the batch (each member's, when they have their own)
+            loss_sum += loss * n
             correct += right
-            seen += len(ids)
+            seen += n
             if self.on_progress is not None:
                 elapsed = time.perf_counter() - start
                 self.on_progress(
