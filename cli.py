@@ -555,7 +555,11 @@ def train(
              "with replacement: bagging). Shuffled and bootstrap beat shared on Ms. Pac-Man "
              "(BENCHMARKS.md).")] = "shared",
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in models/last.pt.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for the checkpoints (best.pt, last.pt, avg.pt; default: data/<game>/models). "
+             "Trainings of other seeds in folders of their own can vote as one: `mimic ensemble`.",
+        file_okay=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in last.pt (of --out).")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for torch (default: torch's choice; 1 is faster on a busy machine).")
@@ -615,8 +619,8 @@ def train(
             )
 
         try:
-            result = train_game(store, the_game, config, resume=resume, on_progress=on_progress, on_epoch=on_epoch,
-                                warn=warn, on_load=on_load)
+            result = train_game(store, the_game, config, out_dir=out, resume=resume, on_progress=on_progress,
+                                on_epoch=on_epoch, warn=warn, on_load=on_load)
         except (NoDataError, CheckpointError, ValueError) as exc:
             fail(str(exc))
     _print_epochs(result, the_game.action_names)
@@ -661,7 +665,7 @@ def _print_epochs(result, action_names: tuple[str, ...]) -> None:
         table.add_row(*row)
     console.print(table)
     if averaged:
-        console.print("[dim]avg: models/avg.pt, the weights averaged over the last epochs, on validation[/]",
+        console.print("[dim]avg: avg.pt, the weights averaged over the last epochs, on validation[/]",
                       highlight=False)
     best = result.best
     where = "validation" if best.val_loss is not None else "training"
@@ -672,6 +676,64 @@ def _print_epochs(result, action_names: tuple[str, ...]) -> None:
         bar = "" if value is None else "[cyan]" + "█" * round(value * 30) + "[/]"
         recall.add_row(name, "no samples" if value is None else f"{value:6.1%}", bar)
     console.print(recall)
+
+
+@app.command()
+def ensemble(
+    game: GameOpt,
+    checkpoints: Annotated[list[Path], typer.Argument(
+        help="Two or more single networks trained for the game (e.g. each training's avg.pt).", show_default=False)],
+    data: DataOpt = Path("data"),
+    out: Annotated[Path | None, typer.Option(
+        help="Where to write the ensemble (default: data/<game>/models/ensemble.pt).", dir_okay=False)] = None,
+) -> None:
+    """Join networks trained apart into one that acts on their vote.
+
+    Train a few seeds, each into its own folder, then join them:
+
+        for s in 1 2 3; do mimic train -g mspacman --seed $s --out runs/s$s; done
+        mimic ensemble -g mspacman runs/s1/best.pt runs/s2/best.pt runs/s3/best.pt
+
+    The ensemble plays, is scored and goes on with DAgger like any checkpoint
+    (`mimic eval --checkpoint ...`); it acts as slowly as its networks together."""
+    store = store_for(data, game)
+    the_game = resolve(game)
+    from agent.ensemble import join
+    from agent.policy import CheckpointError, read_checkpoint
+
+    path = out if out is not None else store.models / "ensemble.pt"
+    try:
+        joined = join(checkpoints, path, the_game)
+    except CheckpointError as exc:
+        fail(str(exc))
+    table = Table(title=f"an ensemble of {len(checkpoints)} networks", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("network", "seed", "weights", "val acc", "trained on"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for number, member in enumerate(checkpoints, 1):
+        table.add_row(str(number), *_member_cells(read_checkpoint(member)["meta"]))
+    console.print(table)
+    for number, member in enumerate(checkpoints, 1):
+        console.print(f"{number}: {member}", highlight=False, soft_wrap=True)
+    console.print("[dim]val acc: each network on the episodes its own training held out[/]", highlight=False)
+    held_out = joined.meta["val_episodes"]
+    console.print(
+        f"{len(joined.meta['train_episodes'])} episodes trained on by one network or more; "
+        f"{len(held_out)} held out by all (DAgger from it validates on {'those' if held_out else 'new episodes only'}).",
+        highlight=False, soft_wrap=True,
+    )
+    console.print(f"written: {path}; score it with `mimic eval --game {the_game.name} --checkpoint {path}`",
+                  highlight=False, soft_wrap=True)
+
+
+def _member_cells(meta: dict) -> list[str]:
+    """seed, weights, validation accuracy and episodes of one member's checkpoint meta."""
+    metrics, train = meta.get("metrics") or {}, meta.get("train") or {}
+    averaged = "averaged" in meta
+    accuracy = metrics.get("avg_val_accuracy" if averaged else "val_accuracy")
+    epoch = meta.get("epoch")
+    weights = "-" if epoch is None else (f"averaged to epoch {epoch}" if averaged else f"epoch {epoch}")
+    return [str(train.get("seed", "-")), weights, "-" if accuracy is None else f"{accuracy:.1%}",
+            f"{len(meta.get('train_episodes', ()))} episodes"]
 
 
 @app.command("eval")

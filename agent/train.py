@@ -451,14 +451,16 @@ class WeightAverage:
 # The trainer
 
 
-def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig(), **kwargs) -> TrainResult:
-    """Train on every episode recorded for the game (demos and DAgger rounds), into store.models."""
+def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig(), *, out_dir: Path | None = None,
+               **kwargs) -> TrainResult:
+    """Train on every episode recorded for the game (demos and DAgger rounds), into `out_dir`
+    (default store.models)."""
     paths = store.episode_paths()
     if not paths:
         raise NoDataError(
             f"no recordings for {game.name} under {store.path}/: record some with `mimic play --record --game {game.name}`"
         )
-    return train(game, paths, store.models, config, **kwargs)
+    return train(game, paths, store.models if out_dir is None else out_dir, config, **kwargs)
 
 
 def train(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -57,6 +58,61 @@ def test_train_then_eval_from_the_command_line(data_root):
     assert as_json.exit_code == 0, as_json.output
     report = json.loads(as_json.stdout)
     assert report["agent"]["episodes"] == 1 and report["random"] is None and report["config"]["greedy"] is True
+
+
+def test_trainings_apart_join_into_one_ensemble_that_plays_and_trains_on(data_root, tmp_path):
+    from agent.dagger import DaggerConfig, round_training
+    from agent.policy import load_checkpoint
+    from agent.train import train
+    from recorder.games import resolve_game
+
+    store = GameStore(data_root, "pacman")
+    for seed in range(4):
+        record_scripted("pacman", store.demos, frames=120, seed=seed, player="ana")
+    common = ["--game", "pacman", "--data", str(data_root), "--epochs", "1", "--batch-size", "16",
+              "--val-fraction", "0.25", "--device", "cpu", "--threads", "1"]
+    folders = [tmp_path / f"s{seed}" for seed in (1, 2)]
+    for seed, folder in zip((1, 2), folders):
+        trained = runner.invoke(app, ["train", *common, "--seed", str(seed), "--out", str(folder)], terminal_width=300)
+        assert trained.exit_code == 0, trained.output
+        assert f"best: {folder / 'best.pt'}" in trained.stdout
+    assert not store.models.exists()  # --out: the trainings went to their own folders alone
+
+    members = [str(folder / "best.pt") for folder in folders]
+    joined = runner.invoke(app, ["ensemble", "--game", "pacman", "--data", str(data_root), *members],
+                           terminal_width=300)
+    assert joined.exit_code == 0, joined.output
+    path = store.models / "ensemble.pt"
+    for text in ("an ensemble of 2 networks", f"1: {members[0]}", f"2: {members[1]}", "epoch 1", f"written: {path}",
+                 f"mimic eval --game pacman --checkpoint {path}"):
+        assert text in joined.stdout
+    pacman = resolve_game("pacman")
+    ensemble = load_checkpoint(path, pacman)
+    assert ensemble.policy.config.ensemble == 2 and ensemble.meta["members"] == members
+    apart = [load_checkpoint(m, pacman).meta for m in members]
+    trained_by_any = set(apart[0]["train_episodes"]) | set(apart[1]["train_episodes"])
+    assert set(ensemble.meta["train_episodes"]) == trained_by_any
+    assert set(ensemble.meta["val_episodes"]) == set(apart[0]["val_episodes"]) & set(apart[1]["val_episodes"])
+
+    scored = runner.invoke(app, ["eval", "--game", "pacman", "--data", str(data_root), "--checkpoint", str(path),
+                                 "--episodes", "1", "--max-frames", "200", "--no-random"], terminal_width=200)
+    assert scored.exit_code == 0, scored.output
+
+    # DAgger goes on from it: its rounds train both networks side by side, on its split
+    rounds = round_training(DaggerConfig(epochs=1), ensemble.meta["train"], ensemble.obs)
+    assert (rounds.ensemble, rounds.member_batches, rounds.batch_size) == (2, "shuffled", 16)
+    warm = train(pacman, store.episode_paths(), tmp_path / "round", replace(rounds, device="cpu"), init_from=path)
+    assert {p.name for p in warm.train_episodes} == trained_by_any
+
+    for bad, says in (([members[0]], "two or more checkpoints"),
+                      ([members[0], members[0]], "named twice"),
+                      ([members[0], str(path), "--out", str(tmp_path / "other.pt")], "not a single network"),
+                      ([members[0], members[1], "--out", members[1]], "is one of the members")):
+        refused = runner.invoke(app, ["ensemble", "--game", "pacman", "--data", str(data_root), *bad],
+                                terminal_width=300)
+        assert refused.exit_code == 2 and says in refused.stderr, refused.output
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert load_checkpoint(members[1], pacman).policy.config.ensemble == 1  # not written over
 
 
 def test_no_recordings_says_how_to_record(data_root):
