@@ -16,6 +16,15 @@ too. Each policy plays the same `--eval-episodes` games under the eval protocol 
 made by bench/label_scaling.py or bench/weight_average.py with the same settings is reused, not
 repeated, as is any training this bench left there.
 
+With `--apart` the seeds' single networks are also joined into one ensemble, as `mimic ensemble`
+joins trainings of other seeds (each network held out its own demonstrations and started from,
+and saw the batches in, an order of its own), and that vote is scored on the same games; with
+`--member-batches ""` no ensemble is trained, so one network a seed and their vote are all that
+run:
+
+    python bench/ensemble.py --game mspacman --budget 2000 --episodes 32 --seeds 1,2,3 \
+        --average 5 --score avg --eval-episodes 100 --data /tmp/ms2000 --member-batches "" --apart
+
 Prints a table a seed a row (scores, validation loss, training seconds), then each policy over
 the seeds (mean with its 95% interval, the standard deviation over seeds) and each ensemble less
 the single network over the seeds.
@@ -34,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.policy import MAX_ENSEMBLE  # noqa: E402
+from agent.ensemble import join  # noqa: E402
 from agent.train import AVG_NAME, LAST_NAME, MEMBER_BATCHES, TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import read_info  # noqa: E402
@@ -46,17 +56,22 @@ def main() -> None:
     planner_demos.add_arguments(parser)
     parser.add_argument("--members", type=int, default=3, help="networks in the ensemble")
     parser.add_argument("--average", type=float, default=0.0, help="also keep and score weights averaged over this many epochs")
-    parser.add_argument("--member-batches", default="shared", help=f"comma-separated, of {', '.join(MEMBER_BATCHES)}")
+    parser.add_argument("--member-batches", default="shared",
+                        help=f"comma-separated, of {', '.join(MEMBER_BATCHES)}; empty: one network alone")
+    parser.add_argument("--apart", action="store_true",
+                        help="also join the seeds' single networks into one ensemble (`mimic ensemble`) and score it")
     parser.add_argument("--score", default="last,avg", help="which weights to score: last, avg (with --average), or both")
     parser.set_defaults(eval_episodes=100)
     args = parser.parse_args()
     if not 2 <= args.members <= MAX_ENSEMBLE:
         parser.error(f"--members is the ensemble's size, 2 to {MAX_ENSEMBLE}; got {args.members}")
-    batchings = args.member_batches.split(",")
+    batchings = [batches for batches in args.member_batches.split(",") if batches]
     if not set(batchings) <= set(MEMBER_BATCHES):
         parser.error(f"--member-batches takes {', '.join(MEMBER_BATCHES)}, comma-separated; got {args.member_batches}")
     game = resolve_game(args.game)
     seeds = planner_demos.training_seeds(args)
+    if args.apart and len(seeds) < 2:
+        parser.error(f"--apart joins the single networks of two or more --seeds; got {args.seeds}")
     print(f"{game.name}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"{args.epochs} epochs at lr {args.lr:g}; {args.eval_episodes} eval episodes "
           f"at T={planner_demos.TEMPERATURE:g}", flush=True)
@@ -79,9 +94,7 @@ def main() -> None:
             for size, (members, batches) in sizes.items():
                 config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, average=args.average, ensemble=members,
                                      member_batches=batches)
-                name = f"{len(paths)}-{seed}" + (f"-ens{members}" if members > 1 else "") + (
-                    f"-{batches}" if batches != "shared" else "") + (f"-avg{args.average:g}" if args.average else "")
-                out_dir = store.models / name
+                out_dir = store.models / _name(len(paths), seed, members, batches, args.average)
                 final = planner_demos.trained_before(out_dir, paths, config)
                 start = time.perf_counter()
                 if final is None:
@@ -109,7 +122,30 @@ def main() -> None:
                 print(f"{kind} weights, {ensemble} less one, seed by seed: " + " / ".join(f"{g:+.1f}" for g in gaps)
                       + f"; over seeds {planner_demos.over_seeds(list(gaps))}, ahead in {int((gaps > 0).sum())} "
                       f"of {len(gaps)}")
+        if args.apart:
+            _score_apart(game, store, paths, seeds, weights, scores, expert, args)
         planner_demos.print_random(game, out_dir / LAST_NAME, args)
+
+
+def _name(demos: int, seed: int, members: int, batches: str, average: float) -> str:
+    """The folder of a training under the store's models/."""
+    return f"{demos}-{seed}" + (f"-ens{members}" if members > 1 else "") + (
+        f"-{batches}" if batches != "shared" else "") + (f"-avg{average:g}" if average else "")
+
+
+def _score_apart(game, store, paths, seeds, weights, scores, expert, args) -> None:
+    """The vote of the seeds' single networks, trained apart (each its own split, initial weights
+    and batch order), joined as `mimic ensemble` joins them; set beside its members' scores."""
+    for kind, file in weights.items():
+        members = [store.models / _name(len(paths), seed, 1, "shared", args.average) / file for seed in seeds]
+        out = store.models / f"{len(paths)}-apart-{'-'.join(map(str, seeds))}" / file
+        join(members, out, game)
+        apart = planner_demos.score(game, out, args)
+        alone = scores[f"one, {kind}"]
+        print(f"{kind} weights, the {len(seeds)} single networks of seeds {', '.join(map(str, seeds))} voting as one: "
+              f"{apart.mean:.1f} ± {apart.ci95:.1f} ({apart.mean / expert:.2f} of the expert's {expert:,.0f}); "
+              f"less their mean {apart.mean - np.mean(alone):+.1f}, less the best of them {apart.mean - max(alone):+.1f}",
+              flush=True)
 
 
 if __name__ == "__main__":
