@@ -682,7 +682,7 @@ def _print_epochs(result, action_names: tuple[str, ...]) -> None:
 def ensemble(
     game: GameOpt,
     checkpoints: Annotated[list[Path], typer.Argument(
-        help="Two or more single networks trained for the game (e.g. each training's avg.pt).", show_default=False)],
+        help="2 to 16 single networks trained for the game (e.g. each training's avg.pt).", show_default=False)],
     data: DataOpt = Path("data"),
     out: Annotated[Path | None, typer.Option(
         help="Where to write the ensemble (default: data/<game>/models/ensemble.pt).", dir_okay=False)] = None,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from agent.policy import Checkpoint, CheckpointError, ensemble_of, load_checkpoint, save_checkpoint
+from agent.policy import MAX_ENSEMBLE, Checkpoint, CheckpointError, ensemble_of, load_checkpoint, save_checkpoint
 from agent.train import TrainConfig
 from recorder.games import Game
 
@@ -28,9 +28,9 @@ def join(paths: Sequence[Path], out: Path, game: Game) -> Checkpoint:
     """Write the ensemble of the single networks at `paths` (two or more, all trained for `game`
     on the same observations and layers) to `out`; `CheckpointError` in one line otherwise."""
     paths = [Path(p) for p in paths]
-    if len(paths) < 2:
-        raise CheckpointError(f"an ensemble needs two or more checkpoints, got {len(paths)}: "
-                              "train more with `mimic train --seed S --out DIR`")
+    if not 2 <= len(paths) <= MAX_ENSEMBLE:
+        raise CheckpointError(f"an ensemble joins 2 to {MAX_ENSEMBLE} checkpoints, got {len(paths)}"
+                              + (": train more with `mimic train --seed S --out DIR`" if len(paths) < 2 else ""))
     resolved = {p.resolve() for p in paths}
     if len(resolved) < len(paths):
         raise CheckpointError("the same checkpoint is named twice: an ensemble's members must be different networks")

@@ -104,7 +104,7 @@ def test_trainings_apart_join_into_one_ensemble_that_plays_and_trains_on(data_ro
     warm = train(pacman, store.episode_paths(), tmp_path / "round", replace(rounds, device="cpu"), init_from=path)
     assert {p.name for p in warm.train_episodes} == trained_by_any
 
-    for bad, says in (([members[0]], "two or more checkpoints"),
+    for bad, says in (([members[0]], "joins 2 to 16 checkpoints, got 1"),
                       ([members[0], members[0]], "named twice"),
                       ([members[0], str(path), "--out", str(tmp_path / "other.pt")], "not a single network"),
                       ([members[0], members[1], "--out", members[1]], "is one of the members")):
