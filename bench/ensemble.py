@@ -42,8 +42,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.policy import MAX_ENSEMBLE  # noqa: E402
 from agent.ensemble import join  # noqa: E402
+from agent.policy import MAX_ENSEMBLE  # noqa: E402
 from agent.train import AVG_NAME, LAST_NAME, MEMBER_BATCHES, TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import read_info  # noqa: E402
