@@ -547,7 +547,7 @@ def train(
         help="Train this many networks side by side, each from its own initial weights, and act on their "
              "vote (the mean of their log-probabilities): this many times the training and acting time. "
              "On 8 Ms. Pac-Man demonstrations 3 did not beat 1; on 32, 3 with --member-batches shuffled "
-             "did, in both seeds (BENCHMARKS.md). "
+             "did, in three seeds of three (BENCHMARKS.md). "
              "DAgger rounds train the same way.", min=1, max=16)] = 1,
     member_batches: Annotated[str, typer.Option(
         "--member-batches",
