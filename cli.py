@@ -700,21 +700,21 @@ def ensemble(
     store = store_for(data, game)
     the_game = resolve(game)
     from agent.ensemble import join
-    from agent.policy import CheckpointError, read_checkpoint
+    from agent.policy import CheckpointError
 
     path = out if out is not None else store.models / "ensemble.pt"
     try:
-        joined = join(checkpoints, path, the_game)
+        joined, members = join(checkpoints, path, the_game)
     except CheckpointError as exc:
         fail(str(exc))
     table = Table(title=f"an ensemble of {len(checkpoints)} networks", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("network", "seed", "weights", "val acc", "trained on"):
         table.add_column(column, justify="right", no_wrap=True)
-    for number, member in enumerate(checkpoints, 1):
-        table.add_row(str(number), *_member_cells(read_checkpoint(member)["meta"]))
+    for number, member in enumerate(members, 1):
+        table.add_row(str(number), *_member_cells(member.meta))
     console.print(table)
-    for number, member in enumerate(checkpoints, 1):
-        console.print(f"{number}: {member}", highlight=False, soft_wrap=True)
+    for number, member in enumerate(members, 1):
+        console.print(f"{number}: {member.path}", highlight=False, soft_wrap=True)
     console.print("[dim]val acc: each network on the episodes its own training held out[/]", highlight=False)
     held_out = joined.meta["val_episodes"]
     console.print(

@@ -16,17 +16,16 @@ held out, as validation of the vote must be play none of its members has seen.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from agent.policy import MAX_ENSEMBLE, Checkpoint, CheckpointError, ensemble_of, load_checkpoint, save_checkpoint
-from agent.train import TrainConfig
 from recorder.games import Game
 
 
-def join(paths: Sequence[Path], out: Path, game: Game) -> Checkpoint:
+def join(paths: Sequence[Path], out: Path, game: Game) -> tuple[Checkpoint, list[Checkpoint]]:
     """Write the ensemble of the single networks at `paths` (two or more, all trained for `game`
-    on the same observations and layers) to `out`; `CheckpointError` in one line otherwise."""
+    on the same observations and layers) to `out`: (the ensemble, its members as loaded);
+    `CheckpointError` in one line otherwise."""
     paths = [Path(p) for p in paths]
     if not 2 <= len(paths) <= MAX_ENSEMBLE:
         raise CheckpointError(f"an ensemble joins 2 to {MAX_ENSEMBLE} checkpoints, got {len(paths)}"
@@ -40,14 +39,11 @@ def join(paths: Sequence[Path], out: Path, game: Game) -> Checkpoint:
     joined = ensemble_of(members)
     joined.meta.update(_split_meta(members))
     started = members[0].meta.get("train")
-    if started:
-        known = {f.name for f in fields(TrainConfig)}
-        settings = TrainConfig(**{k: v for k, v in started.items() if k in known})
-        settings = replace(settings, ensemble=len(members), member_batches="shuffled")
-        joined.meta["train"] = asdict(settings)
+    if started:  # what DAgger's rounds train on (agent.dagger.round_training reads it)
+        joined.meta["train"] = {**started, "ensemble": len(members), "member_batches": "shuffled"}
     save_checkpoint(out, joined.policy, game, joined.obs, meta=joined.meta)
     joined.path = Path(out)
-    return joined
+    return joined, members
 
 
 def _split_meta(members: Sequence[Checkpoint]) -> dict:
