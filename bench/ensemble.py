@@ -94,7 +94,7 @@ def main() -> None:
             for size, (members, batches) in sizes.items():
                 config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, average=args.average, ensemble=members,
                                      member_batches=batches)
-                out_dir = store.models / _name(len(paths), seed, members, batches, args.average)
+                out_dir = store.models / planner_demos.model_folder(len(paths), config)
                 final = planner_demos.trained_before(out_dir, paths, config)
                 start = time.perf_counter()
                 if final is None:
@@ -127,17 +127,12 @@ def main() -> None:
         planner_demos.print_random(game, out_dir / LAST_NAME, args)
 
 
-def _name(demos: int, seed: int, members: int, batches: str, average: float) -> str:
-    """The folder of a training under the store's models/."""
-    return f"{demos}-{seed}" + (f"-ens{members}" if members > 1 else "") + (
-        f"-{batches}" if batches != "shared" else "") + (f"-avg{average:g}" if average else "")
-
-
 def _score_apart(game, store, paths, seeds, weights, scores, expert, args) -> None:
     """The vote of the seeds' single networks, trained apart (each its own split, initial weights
     and batch order), joined as `mimic ensemble` joins them; set beside its members' scores."""
     for kind, file in weights.items():
-        members = [store.models / _name(len(paths), seed, 1, "shared", args.average) / file for seed in seeds]
+        members = [store.models / planner_demos.model_folder(len(paths), TrainConfig(seed=seed, average=args.average))
+                   / file for seed in seeds]
         out = store.models / f"{len(paths)}-apart-{'-'.join(map(str, seeds))}" / file
         join(members, out, game)
         apart = planner_demos.score(game, out, args)

@@ -37,6 +37,19 @@ policy instead of training again (96,000 Pac-Man decisions are 17 minutes of tra
 
     python bench/label_scaling.py --game pacman --data runs/scaling --episodes 128 --sizes 128 --seeds 1
     python bench/learning.py --game pacman --data runs/scaling --demos 128 --demo-frames 3000 --epochs 20 --seed 1
+
+`--ensemble N`, `--member-batches` and `--average H` train BC as `mimic train` does with them
+(N networks side by side voting, weights averaged over the last H epochs; `--keep avg` plays
+those). DAgger's rounds train as the policy they start from, and BC on as many labels trains
+with the same settings, so all three policies are alike but for their data. With `--data`, BC
+lives in the folder bench/ensemble.py trains the same settings into (DIR/<game>/models/
+32-1-ens3-shuffled-avg5 for 32 demonstrations, seed 1), so an ensemble that bench trained is
+DAgger's start, not trained again:
+
+    python bench/ensemble.py --game mspacman --budget 2000 --episodes 32 --frames 3000 --seeds 1 \
+        --members 3 --member-batches shuffled --average 5 --data runs/ms2000
+    python bench/learning.py --game mspacman --budget 2000 --data runs/ms2000 --demos 32 --demo-frames 3000 \
+        --epochs 20 --ensemble 3 --member-batches shuffled --average 5 --keep avg --round-epochs 5 --seed 1
 """
 
 from __future__ import annotations
@@ -58,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.dagger import RETRAIN, DaggerConfig, DaggerRunner, PlannerCollector, count_labels  # noqa: E402
 from agent.evaluate import REFERENCES, EvalConfig, Scores, evaluate_checkpoint, human_normalized  # noqa: E402
 from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes  # noqa: E402
-from agent.train import TrainConfig, train  # noqa: E402
+from agent.train import KEEPS, MEMBER_BATCHES, TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.store import GameStore, read_info  # noqa: E402
 
@@ -82,7 +95,12 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--eval-max-frames", type=int, default=108_000)
     parser.add_argument("--temperature", type=float, default=0.25, help="policy sampling temperature")
-    parser.add_argument("--keep", choices=("best", "last"), default="last", help="weights each training keeps")
+    parser.add_argument("--keep", choices=KEEPS, default="last", help="weights each training keeps (avg: with --average)")
+    parser.add_argument("--ensemble", type=int, default=1, help="networks BC trains side by side (mimic train --ensemble)")
+    parser.add_argument("--member-batches", choices=MEMBER_BATCHES, default="shared",
+                        help="what the ensemble's networks train on (mimic train --member-batches)")
+    parser.add_argument("--average", type=float, default=0.0,
+                        help="also keep weights averaged over this many epochs (mimic train --average)")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
@@ -99,6 +117,14 @@ def main() -> None:
     if args.trainings > 1 and args.retrain != "scratch":
         parser.error("--trainings above 1 needs --retrain scratch: only then is DAgger's policy one from-scratch "
                      "training of its data set, which the other trainings repeat with other seeds")
+
+    try:
+        train_config = TrainConfig(epochs=args.epochs, seed=args.seed, average=args.average, ensemble=args.ensemble,
+                                   member_batches=args.member_batches)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.keep == "avg" and not args.average:
+        parser.error("--keep avg plays the averaged weights: give --average EPOCHS too")
 
     game = resolve_game(args.game)
     root = args.root or Path(tempfile.mkdtemp(prefix="mimic-learning-"))
@@ -144,12 +170,11 @@ def main() -> None:
             dagger_store.demos.mkdir(parents=True, exist_ok=True)
             for path in paths:
                 shutil.copy2(path, dagger_store.demos / path.name)
-        bc_dir = data_store.models / f"{args.demos}-{args.seed}"
+        bc_dir = data_store.models / planner_demos.model_folder(args.demos, train_config)
     seconds["expert demonstrations"] = time.perf_counter() - start
     demo_infos = [read_info(p) for p in dagger_store.episode_paths()]
     expert_scores = [i.score for i in demo_infos]
     cut = sum(i.ended == "frame_cap" for i in demo_infos)
-    train_config = TrainConfig(epochs=args.epochs, seed=args.seed)
     start = time.perf_counter()
     before = args.data and planner_demos.trained_before(bc_dir, dagger_store.episode_paths(), train_config)
     if before:
