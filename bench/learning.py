@@ -46,9 +46,9 @@ lives in the folder bench/ensemble.py trains the same settings into (DIR/<game>/
 32-1-ens3-shuffled-avg5 for 32 demonstrations, seed 1), so an ensemble that bench trained is
 DAgger's start, not trained again:
 
-    python bench/ensemble.py --game mspacman --budget 2000 --episodes 32 --frames 3000 --seeds 1 \
+    python bench/ensemble.py --game mspacman --budget 2000 --episodes 32 --frames 3000 --seeds 1 \\
         --members 3 --member-batches shuffled --average 5 --data runs/ms2000
-    python bench/learning.py --game mspacman --budget 2000 --data runs/ms2000 --demos 32 --demo-frames 3000 \
+    python bench/learning.py --game mspacman --budget 2000 --data runs/ms2000 --demos 32 --demo-frames 3000 \\
         --epochs 20 --ensemble 3 --member-batches shuffled --average 5 --keep avg --round-epochs 5 --seed 1
 """
 
