@@ -195,7 +195,7 @@ def main() -> None:
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
                               eval_max_frames=args.eval_max_frames, temperature=args.temperature, keep=args.keep,
                               retrain=args.retrain, seed=args.seed)
-        runner = DaggerRunner(game, dagger_store, bc_checkpoint, collector, config)
+        runner = DaggerRunner(game, dagger_store, bc_checkpoint, collector, config, on_event=print_round)
         rounds = runner.run()
     seconds["DAgger rounds"] = time.perf_counter() - start
     dagger_labels = rounds[-1].total_labels
@@ -258,6 +258,20 @@ def main() -> None:
         args.out.write_text(json.dumps(result, indent=2))
 
 
+def print_round(event) -> None:
+    """A line as each DAgger round finishes (print_markdown tables them at the end)."""
+    if event.kind == "round":
+        r = event.detail
+        print(f"  round {r.round}: beta {r.beta:g}, +{r.new_labels:,} labels ({r.total_labels:,}), "
+              f"val acc {r.val_accuracy:.1%}, {_score(r.score_mean, r.score_ci95)} over {r.episodes} games, "
+              f"{r.seconds:.0f} s", flush=True)
+
+
+def _score(mean: float, ci95: float | None) -> str:
+    """A round's score: its mean and 95% interval (none over one game)."""
+    return f"{mean:,.1f}" + ("" if ci95 is None else f" ± {ci95:,.1f}")
+
+
 def over_trainings(name: str, trained: list[dict], game: str) -> dict:
     """One data set's row over its trainings: the mean of their means with its 95% interval over
     the trainings (Student's t), each training's mean in order, and the games pooled."""
@@ -285,6 +299,11 @@ def print_markdown(result: dict, args) -> None:
         if "trainings" in row:
             print(f"\n{row['method']}, each: " + " / ".join(f"{m:,.1f}" for m in row["trainings"])
                   + " (± over the trainings; median, min and max over all their games)")
+    print("\n| round | beta | +labels | total labels | val acc | score over the round's games | round s |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in result["rounds"]:
+        print(f"| {r['round']} | {r['beta']:g} | {r['new_labels']:,} | {r['total_labels']:,} | {r['val_accuracy']:.1%} | "
+              f"{_score(r['score_mean'], r['score_ci95'])} ({r['episodes']}) | {r['seconds']:.0f} |")
     print("\ntime: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items()))
 
 
