@@ -26,6 +26,10 @@
    sampling temperature `--temperature` (rollouts too) and each training keeps the weights
    `--keep` says, as `mimic demo` runs them.
 
+A re-run with the same `--root` goes on from what the last one finished: the demonstrations
+and BC when trained before (same episodes, same settings), DAgger's finished rounds, and
+BC-equal's recordings and training; each policy is scored again.
+
 The expert's own score is that of its recorded demonstrations (recording settings: no sticky
 actions; episodes cut at `--demo-frames` when that cap is hit, which the table says).
 
@@ -157,11 +161,18 @@ def main() -> None:
         print(f"  {name}: {report.agent.mean:,.1f} ± {report.agent.ci95:,.1f} ({report.protocol})", flush=True)
         return row
 
-    # 1-2: expert demonstrations, BC on them
+    # 1-2: expert demonstrations, BC on them. A re-run with the same --root keeps what the last one
+    # finished: its demonstrations, BC when trained_before finds it, DAgger's rounds (the runner
+    # continues after the last finished one) and BC-equal's recordings and training.
     start = time.perf_counter()
     if args.data is None:
         first_seed, bc_dir = args.seed, dagger_store.models / "bc"
-        expert_demos(dagger_store, [first_seed + i for i in range(args.demos)])
+        have = dagger_store.episode_paths(dagger=False)
+        if not have:
+            expert_demos(dagger_store, [first_seed + i for i in range(args.demos)])
+        elif len(have) != args.demos:
+            parser.error(f"{dagger_store.demos} holds {len(have)} demonstrations from an earlier run, not "
+                         f"--demos {args.demos}: give that run's --demos, or another --root")
     else:
         first_seed = planner_demos.FIRST_SEED
         wanted = argparse.Namespace(episodes=args.demos, frames=args.demo_frames, budget=args.budget,
@@ -172,18 +183,19 @@ def main() -> None:
                 shutil.copy2(path, dagger_store.demos / path.name)
         bc_dir = data_store.models / planner_demos.model_folder(args.demos, train_config)
     seconds["expert demonstrations"] = time.perf_counter() - start
-    demo_infos = [read_info(p) for p in dagger_store.episode_paths()]
+    # the demonstrations only: on a re-run the store holds DAgger's finished rounds too
+    demo_paths = dagger_store.episode_paths(dagger=False)
+    demo_infos = [read_info(p) for p in demo_paths]
     expert_scores = [i.score for i in demo_infos]
     cut = sum(i.ended == "frame_cap" for i in demo_infos)
     start = time.perf_counter()
-    before = args.data and planner_demos.trained_before(bc_dir, dagger_store.episode_paths(), train_config)
-    if before:
+    if planner_demos.trained_before(bc_dir, demo_paths, train_config):
         bc_checkpoint = bc_dir / f"{args.keep}.pt"
         print(f"  BC: the model trained before in {bc_dir}", flush=True)
     else:
-        bc_checkpoint = train(game, dagger_store.episode_paths(), bc_dir, train_config).checkpoint(args.keep)
+        bc_checkpoint = train(game, demo_paths, bc_dir, train_config).checkpoint(args.keep)
         seconds["BC training"] = time.perf_counter() - start
-    bc_labels = count_labels(dagger_store.episode_paths(), train_config.frameskip)
+    bc_labels = count_labels(demo_paths, train_config.frameskip)
     score(f"BC, {bc_labels:,} demonstration decisions", bc_checkpoint, bc_labels, baseline=True)
 
     # 3: DAgger
@@ -209,8 +221,12 @@ def main() -> None:
 
     # 4: BC on as many expert labels as DAgger used
     start = time.perf_counter()
-    shutil.copytree(dagger_store.demos, equal_store.demos)
-    seed = first_seed + args.demos  # the seeds after the demonstrations' (no game recorded twice)
+    equal_store.demos.mkdir(parents=True, exist_ok=True)
+    for path in demo_paths:
+        if not (equal_store.demos / path.name).exists():
+            shutil.copy2(path, equal_store.demos / path.name)
+    # the seeds after the demonstrations' and after any an earlier run recorded here (no game twice)
+    seed = max([first_seed + args.demos - 1] + [read_info(p).seed for p in equal_store.episode_paths()]) + 1
     while (have := count_labels(equal_store.episode_paths(), train_config.frameskip)) < dagger_labels:
         # The last batch is cut so that the total lands on DAgger's label count (give or take a decision).
         per_episode = -(-(dagger_labels - have) // args.workers)
@@ -219,11 +235,16 @@ def main() -> None:
                       max_frames=frames, workers=args.workers)
         seed += args.workers
     seconds["more expert demonstrations"] = time.perf_counter() - start
-    equal_labels = count_labels(equal_store.episode_paths(), train_config.frameskip)
+    equal_paths = equal_store.episode_paths()
+    equal_labels = count_labels(equal_paths, train_config.frameskip)
     start = time.perf_counter()
-    bc_equal = train(game, equal_store.episode_paths(), equal_store.models, train_config)
-    seconds["BC training (same labels)"] = time.perf_counter() - start
-    equal_row = score(f"BC, same labels ({equal_labels:,})", bc_equal.checkpoint(args.keep), equal_labels)
+    if planner_demos.trained_before(equal_store.models, equal_paths, train_config):
+        equal_checkpoint = equal_store.models / f"{args.keep}.pt"
+        print(f"  BC, same labels: the model trained before in {equal_store.models}", flush=True)
+    else:
+        equal_checkpoint = train(game, equal_paths, equal_store.models, train_config).checkpoint(args.keep)
+        seconds["BC training (same labels)"] = time.perf_counter() - start
+    equal_row = score(f"BC, same labels ({equal_labels:,})", equal_checkpoint, equal_labels)
 
     # 5: each final data set trained again with other seeds; the first training of each is the one above
     if args.trainings > 1:
