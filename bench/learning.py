@@ -161,9 +161,17 @@ def main() -> None:
         print(f"  {name}: {report.agent.mean:,.1f} ± {report.agent.ci95:,.1f} ({report.protocol})", flush=True)
         return row
 
-    # 1-2: expert demonstrations, BC on them. A re-run with the same --root keeps what the last one
-    # finished: its demonstrations, BC when trained_before finds it, DAgger's rounds (the runner
-    # continues after the last finished one) and BC-equal's recordings and training.
+    def trained(name: str, paths: list[Path], out_dir: Path, timing: str) -> Path:
+        """The checkpoint BC keeps after training on paths into out_dir, or after an earlier run did."""
+        if planner_demos.trained_before(out_dir, paths, train_config):
+            print(f"  {name}: the model trained before in {out_dir}", flush=True)
+            return out_dir / f"{args.keep}.pt"
+        start = time.perf_counter()
+        checkpoint = train(game, paths, out_dir, train_config).checkpoint(args.keep)
+        seconds[timing] = time.perf_counter() - start
+        return checkpoint
+
+    # 1-2: expert demonstrations, BC on them (a re-run keeps what the last one finished: docstring)
     start = time.perf_counter()
     if args.data is None:
         first_seed, bc_dir = args.seed, dagger_store.models / "bc"
@@ -188,13 +196,7 @@ def main() -> None:
     demo_infos = [read_info(p) for p in demo_paths]
     expert_scores = [i.score for i in demo_infos]
     cut = sum(i.ended == "frame_cap" for i in demo_infos)
-    start = time.perf_counter()
-    if planner_demos.trained_before(bc_dir, demo_paths, train_config):
-        bc_checkpoint = bc_dir / f"{args.keep}.pt"
-        print(f"  BC: the model trained before in {bc_dir}", flush=True)
-    else:
-        bc_checkpoint = train(game, demo_paths, bc_dir, train_config).checkpoint(args.keep)
-        seconds["BC training"] = time.perf_counter() - start
+    bc_checkpoint = trained("BC", demo_paths, bc_dir, "BC training")
     bc_labels = count_labels(demo_paths, train_config.frameskip)
     score(f"BC, {bc_labels:,} demonstration decisions", bc_checkpoint, bc_labels, baseline=True)
 
@@ -237,13 +239,7 @@ def main() -> None:
     seconds["more expert demonstrations"] = time.perf_counter() - start
     equal_paths = equal_store.episode_paths()
     equal_labels = count_labels(equal_paths, train_config.frameskip)
-    start = time.perf_counter()
-    if planner_demos.trained_before(equal_store.models, equal_paths, train_config):
-        equal_checkpoint = equal_store.models / f"{args.keep}.pt"
-        print(f"  BC, same labels: the model trained before in {equal_store.models}", flush=True)
-    else:
-        equal_checkpoint = train(game, equal_paths, equal_store.models, train_config).checkpoint(args.keep)
-        seconds["BC training (same labels)"] = time.perf_counter() - start
+    equal_checkpoint = trained("BC, same labels", equal_paths, equal_store.models, "BC training (same labels)")
     equal_row = score(f"BC, same labels ({equal_labels:,})", equal_checkpoint, equal_labels)
 
     # 5: each final data set trained again with other seeds; the first training of each is the one above
