@@ -530,6 +530,11 @@ def train(
         bool, typer.Option("--class-weights/--no-class-weights", help="Weight the loss by inverse action frequency.")
     ] = False,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random shifts of up to 4 pixels.")] = False,
+    mirror: Annotated[bool, typer.Option(
+        "--mirror/--no-mirror",
+        help="Show each decision mirrored left to right half the time, LEFT and RIGHT swapped in its label: "
+             "twice the data, for games whose maze is the same both ways round (Pac-Man, Ms. Pac-Man; "
+             "not Pong, whose players keep their sides). DAgger rounds train the same way.")] = False,
     label_sets: Annotated[bool, typer.Option(
         "--label-sets/--single-labels",
         help="Learn every action the planner found as good as its label, not the label alone "
@@ -579,8 +584,8 @@ def train(
     try:
         config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
-            class_weights=class_weights, augment=augment, label_sets=label_sets, keep_moot=keep_moot, average=average,
-            ensemble=ensemble, member_batches=member_batches, seed=seed, device=device, threads=threads,
+            class_weights=class_weights, augment=augment, mirror=mirror, label_sets=label_sets, keep_moot=keep_moot,
+            average=average, ensemble=ensemble, member_batches=member_batches, seed=seed, device=device, threads=threads,
         )
     except ValueError as exc:
         fail(str(exc))

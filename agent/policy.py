@@ -75,11 +75,19 @@ class PolicyConfig:
     stack: int = 4
     hidden: int = 512
     ensemble: int = 1  # networks side by side, acting on their combined vote
+    # Each action's mirror image left to right (recorder.games.Game.mirror_actions): when given, the
+    # policy acts on the vote of the screen and of its mirror image. None: on the screen alone.
+    mirror: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.n_actions < 1:
             raise ValueError(f"a policy needs at least one action, got {self.n_actions}")
         check_ensemble(self.ensemble)
+        if self.mirror is not None:
+            object.__setattr__(self, "mirror", tuple(int(a) for a in self.mirror))  # a checkpoint keeps a list
+            if sorted(self.mirror) != list(range(self.n_actions)) or any(
+                    self.mirror[m] != a for a, m in enumerate(self.mirror)):
+                raise ValueError(f"a mirror map pairs up the {self.n_actions} actions, got {list(self.mirror)}")
 
 
 class MemberLinear(nn.Module):
@@ -127,6 +135,8 @@ class Policy(nn.Module):
             nn.ReLU(),
         )
         self.head = MemberLinear(k, config.hidden, config.n_actions)
+        mirror = None if config.mirror is None else torch.tensor(config.mirror, dtype=torch.int64)
+        self.register_buffer("mirror", mirror, persistent=False)  # follows .to(device); not in the weights
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -156,8 +166,13 @@ class Policy(nn.Module):
         return self.head(self.encoder(x)).view(len(obs), self.config.ensemble, self.config.n_actions)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, stack, 84, 84) -> logits (B, n_actions): the members' mean log-probabilities."""
-        return combine(self.member_logits(obs))
+        """uint8 (B, stack, 84, 84) -> logits (B, n_actions): the members' mean log-probabilities;
+        with a mirror map, every member's on the screen and on its mirror image (whose actions it
+        reads as their mirror images: LEFT there is RIGHT here)."""
+        logits = self.member_logits(obs)
+        if self.mirror is not None:
+            logits = torch.cat([logits, self.member_logits(obs.flip(-1))[..., self.mirror]], dim=1)
+        return combine(logits)
 
     @property
     def device(self) -> torch.device:

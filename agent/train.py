@@ -97,6 +97,7 @@ class TrainConfig:
     keep_moot: bool = False  # also train on decisions where every action is as good (see the module doc)
     augment: bool = False  # random shifts of up to `shift` pixels
     shift: int = 4
+    mirror: bool = False  # each training decision seen mirrored left to right half the time, its label too
     average: float = 0.0  # epochs the averaged weights (avg.pt) reach back, about; 0: none kept (see WeightAverage)
     ensemble: int = 1  # networks trained side by side from their own initial weights, acting on their vote
     member_batches: str = "shared"  # what an ensemble's members train on: one of MEMBER_BATCHES
@@ -335,10 +336,16 @@ class Batcher:
     or None when it has none. Ids of shape (members, B), one row per network of an ensemble,
     gather each member its own batch: obs (B, members, stack, 84, 84), labels (B, members),
     allowed (B, members, actions), soft (B, members, actions).
+
+    With a `generator` (training batches) the batch is augmented: each stack shifted by up to
+    `shift` pixels, and with `mirror` (the game's `mirror_actions`) each decision, with
+    probability 1/2, flipped left to right with its targets mirrored alike (a label LEFT becomes
+    RIGHT). The 160-pixel screen's mirror image pools to the mirror image of its observation
+    (the area weights are symmetric), so a flipped stack is what the mirrored screen would give.
     """
 
     def __init__(self, data: BCData, device: torch.device, n_actions: int, *, shift: int = 0,
-                 label_sets: bool = False) -> None:
+                 label_sets: bool = False, mirror: Sequence[int] | None = None) -> None:
         self.pooled = torch.from_numpy(data.pooled)  # shares memory: no copy
         self.stacks = torch.from_numpy(data.stacks)
         self.labels = torch.from_numpy(data.labels.astype(np.int64))
@@ -347,16 +354,21 @@ class Batcher:
         self.soft = None if data.soft is None else torch.from_numpy(data.soft.astype(np.float32))
         self.device = device
         self.shift = shift
+        self.mirror = None if mirror is None else torch.tensor(mirror, dtype=torch.int64)
 
     def batch(self, ids: np.ndarray, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
         ids_t = torch.from_numpy(ids)
         if ids_t.ndim == 2:  # (members, B) -> batch first, as the policy's member_logits takes them
             ids_t = ids_t.T.contiguous()
         obs = self.pooled[self.stacks[ids_t]]
+        labels, allowed = self.labels[ids_t], self.allowed[ids_t]
+        soft = None if self.soft is None else self.soft[ids_t]
         if self.shift and generator is not None:
             obs = random_shift(obs.flatten(0, ids_t.ndim - 1), self.shift, generator).view(obs.shape)
-        soft = None if self.soft is None else self.soft[ids_t].to(self.device, non_blocking=True)
-        return (*(t.to(self.device, non_blocking=True) for t in (obs, self.labels[ids_t], self.allowed[ids_t])), soft)
+        if self.mirror is not None and generator is not None:
+            obs, labels, allowed, soft = mirror_half(obs, labels, allowed, soft, self.mirror, generator)
+        return (*(t.to(self.device, non_blocking=True) for t in (obs, labels, allowed)),
+                None if soft is None else soft.to(self.device, non_blocking=True))
 
 
 def set_cross_entropy(logits: torch.Tensor, allowed: torch.Tensor, weights: torch.Tensor | None = None,
@@ -404,6 +416,20 @@ def random_shift(obs: torch.Tensor, shift: int, generator: torch.Generator) -> t
         rows[:, None, :, None],
         cols[:, None, None, :],
     ]
+
+
+def mirror_half(obs: torch.Tensor, labels: torch.Tensor, allowed: torch.Tensor, soft: torch.Tensor | None,
+                mirror: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Each decision of a batch (any leading shape L: obs (*L, stack, H, W), labels L, allowed and
+    soft (*L, actions)), with probability 1/2, flipped left to right and its targets mirrored by
+    `mirror` (action a's mirror image is mirror[a]; an involution)."""
+    flip = torch.rand(labels.shape, generator=generator) < 0.5
+    obs = torch.where(flip[..., None, None, None], obs.flip(-1), obs)
+    labels = torch.where(flip, mirror[labels], labels)
+    allowed = torch.where(flip[..., None], allowed[..., mirror], allowed)
+    if soft is not None:
+        soft = torch.where(flip[..., None], soft[..., mirror], soft)
+    return obs, labels, allowed, soft
 
 
 def class_weights(labels: np.ndarray, n_actions: int) -> torch.Tensor:
@@ -501,6 +527,7 @@ class _Trainer:
         self.device = resolve_device(config.device)
         self.skipped: list[str] = []
         self._check_start(init_from, split_from, resume)
+        mirror = self._mirror()  # refused before minutes of pooling, not after
         start_path = self.out_dir / LAST_NAME if resume else init_from  # the weights this run starts from
         start = None if start_path is None else read_checkpoint(start_path)
         split = start if split_from is None else read_checkpoint(split_from)  # the split this run keeps
@@ -511,7 +538,7 @@ class _Trainer:
                              ).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
         self.batcher = Batcher(self.data, self.device, game.n_actions, shift=config.shift if config.augment else 0,
-                               label_sets=config.label_sets)
+                               label_sets=config.label_sets, mirror=mirror)
         self.member_ids = self._member_samples()
         weights = class_weights(self.data.labels[self.train_ids], game.n_actions) if config.class_weights else None
         self.loss_weights = None if weights is None else weights.to(self.device)
@@ -533,6 +560,15 @@ class _Trainer:
     def _skip(self, message: str) -> None:
         self.skipped.append(message)
         _tell(self.warn, message)
+
+    def _mirror(self) -> tuple[int, ...] | None:
+        """The action map mirrored decisions are relabelled by, when the config mirrors."""
+        if not self.config.mirror:
+            return None
+        if self.game.mirror_actions is None:
+            raise ValueError(f"{self.game.name}'s actions ({', '.join(self.game.action_names)}) have no mirror image "
+                             "left to right for each; train without --mirror")
+        return self.game.mirror_actions
 
     def _check_start(self, init_from: Path | None, split_from: Path | None, resume: bool) -> None:
         if resume and not (self.out_dir / LAST_NAME).is_file():
@@ -781,6 +817,8 @@ def describe(config: TrainConfig) -> str:
         parts.append("moot decisions kept")
     if config.augment:
         parts.append(f"shift ±{config.shift}px")
+    if config.mirror:
+        parts.append("mirrored half the time")
     if config.ensemble > 1:
         parts.append(_networks(config.ensemble) + ("" if config.member_batches == "shared" else
                                                    f" ({config.member_batches} batches)"))

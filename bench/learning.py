@@ -42,9 +42,9 @@ policy instead of training again (96,000 Pac-Man decisions are 17 minutes of tra
     python bench/label_scaling.py --game pacman --data runs/scaling --episodes 128 --sizes 128 --seeds 1
     python bench/learning.py --game pacman --data runs/scaling --demos 128 --demo-frames 3000 --epochs 20 --seed 1
 
-`--ensemble N`, `--member-batches` and `--average H` train BC as `mimic train` does with them
-(N networks side by side voting, weights averaged over the last H epochs; `--keep avg` plays
-those). DAgger's rounds train as the policy they start from, and BC on as many labels trains
+`--ensemble N`, `--member-batches`, `--average H` and `--mirror` train BC as `mimic train` does
+with them (N networks side by side voting, weights averaged over the last H epochs, `--keep avg`
+playing those; decisions mirrored left to right half the time). DAgger's rounds train as the policy they start from, and BC on as many labels trains
 with the same settings, so all three policies are alike but for their data. With `--data`, BC
 lives in the folder bench/ensemble.py trains the same settings into (DIR/<game>/models/
 32-1-ens3-shuffled-avg5 for 32 demonstrations, seed 1), so an ensemble that bench trained is
@@ -105,6 +105,8 @@ def main() -> None:
                         help="what the ensemble's networks train on (mimic train --member-batches)")
     parser.add_argument("--average", type=float, default=0.0,
                         help="also keep weights averaged over this many epochs (mimic train --average)")
+    parser.add_argument("--mirror", action="store_true",
+                        help="train on decisions mirrored left to right half the time too (mimic train --mirror)")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
@@ -124,7 +126,7 @@ def main() -> None:
 
     try:
         train_config = TrainConfig(epochs=args.epochs, seed=args.seed, average=args.average, ensemble=args.ensemble,
-                                   member_batches=args.member_batches)
+                                   member_batches=args.member_batches, mirror=args.mirror)
     except ValueError as error:
         parser.error(str(error))
     if args.keep == "avg" and not args.average:

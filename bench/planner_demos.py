@@ -97,11 +97,11 @@ def _found(store: GameStore, wanted: list[int], args: argparse.Namespace) -> dic
 def model_folder(demos: int, config: TrainConfig) -> str:
     """The folder under the store's models/ where a bench keeps a training of the first `demos`
     demonstrations with `config`'s seed, ensemble and averaging (the others at `mimic demo`'s):
-    "32-1", "32-1-avg5", "32-1-ens3-shuffled-avg5". A bench that trains the same way finds it
-    there (trained_before)."""
+    "32-1", "32-1-avg5", "32-1-ens3-shuffled-avg5", "32-1-mirror-avg5". A bench that trains the same
+    way finds it there (trained_before)."""
     return f"{demos}-{config.seed}" + (f"-ens{config.ensemble}" if config.ensemble > 1 else "") + (
         f"-{config.member_batches}" if config.member_batches != "shared" else "") + (
-        f"-avg{config.average:g}" if config.average else "")
+        "-mirror" if config.mirror else "") + (f"-avg{config.average:g}" if config.average else "")
 
 
 def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) -> EpochMetrics | None:

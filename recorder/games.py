@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from dataclasses import dataclass
 
 import ale_py
@@ -42,6 +43,17 @@ class Game:
     @property
     def n_actions(self) -> int:
         return len(self.ale_actions)
+
+    @property
+    def mirror_actions(self) -> tuple[int, ...] | None:
+        """Each action's mirror image left to right, as indices into the action set (LEFT is RIGHT's,
+        UPLEFTFIRE is UPRIGHTFIRE's, UP its own), or None when the set lacks one of them. Training
+        on mirrored frames (`mimic train --mirror`) relabels them by this."""
+        swap = {"LEFT": "RIGHT", "RIGHT": "LEFT"}
+        mirrored = [re.sub("LEFT|RIGHT", lambda m: swap[m.group()], name) for name in self.action_names]
+        if not set(mirrored) <= set(self.action_names):
+            return None
+        return tuple(self.action_names.index(name) for name in mirrored)
 
     def action_index(self, ale_action: int) -> int | None:
         """The index in this game's action set of an ALE action (0..17), or None if absent."""

@@ -60,6 +60,16 @@ def test_live_observations_equal_the_ones_rebuilt_from_the_stored_episode(tmp_pa
     assert len(np.unique(live.reshape(len(live), -1), axis=0)) > 30  # the game moved: not a trivial match
 
 
+def test_the_mirrored_screen_gives_the_mirrored_observation(tmp_path):
+    """What `mimic train --mirror` relies on: flipping an observation is observing the flipped screen."""
+    path = record_scripted("mspacman", tmp_path, frames=200, hold=8, seed=2)
+    frames = load_episode(path).frames
+    config = ObsConfig(stack=4, frameskip=4)
+    observed = episode_observations(frames, config)
+    assert np.array_equal(episode_observations(np.ascontiguousarray(frames[:, :, ::-1]), config), observed[..., ::-1])
+    assert not np.array_equal(observed, observed[..., ::-1])  # the sprites and the score are not symmetric
+
+
 def test_streaming_pooler_equals_pooling_the_whole_episode(pacman_episode):
     path, episode = pacman_episode
     for frameskip in (1, 3, 4):

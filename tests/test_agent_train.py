@@ -15,8 +15,9 @@ from agent.obs import NO_LABEL, ObsConfig
 from agent.policy import (
     Checkpoint, CheckpointError, Policy, PolicyConfig, ensemble_of, load_checkpoint, save_checkpoint,
 )
+from agent.dagger import DaggerConfig, round_training
 from agent.train import (
-    NoDataError, TrainConfig, WeightAverage, argmax_in_set, describe, load_data, members_loss, random_shift,
+    Batcher, NoDataError, TrainConfig, WeightAverage, argmax_in_set, describe, load_data, members_loss, random_shift,
     set_cross_entropy, soft_cross_entropy, train, train_game,
 )
 from recorder.games import resolve_game
@@ -340,6 +341,62 @@ def test_ensemble_members_can_train_on_batches_of_their_own(tmp_path, member_bat
     resumed = train(game, paths, tmp_path / "resumed", config, resume=True)
     assert all(torch.equal(v, mine[k]) for k, v in weights(resumed).items())
     assert [(m.train_loss, m.val_loss) for m in resumed.history] == [(m.train_loss, m.val_loss) for m in own.history]
+
+
+def test_mirroring_flips_about_half_the_training_decisions_with_their_labels(tmp_path):
+    game = resolve_game("mspacman")
+    paths = [record_scripted("mspacman", tmp_path, frames=400, seed=s, hold=8) for s in range(2)]
+    data = load_data(paths, game, ObsConfig())
+    ids = data.samples()
+    mirror = torch.tensor(game.mirror_actions)
+    plain = Batcher(data, torch.device("cpu"), game.n_actions)
+    batcher = Batcher(data, torch.device("cpu"), game.n_actions, mirror=game.mirror_actions)
+    obs0, labels0, allowed0, _ = plain.batch(ids)
+    obs, labels, allowed, _ = batcher.batch(ids, torch.Generator().manual_seed(0))
+    flipped = ~(obs == obs0).flatten(1).all(1)
+    assert 0.3 < float(flipped.float().mean()) < 0.7
+    assert torch.equal(obs[flipped], obs0[flipped].flip(-1))
+    assert torch.equal(labels[flipped], mirror[labels0[flipped]]) and torch.equal(labels[~flipped], labels0[~flipped])
+    assert torch.equal(allowed[flipped], allowed0[flipped][:, mirror]) and torch.equal(allowed[~flipped], allowed0[~flipped])
+    assert (labels != labels0).any()  # LEFT and RIGHT were among the labels
+    assert torch.equal(batcher.batch(ids)[0], obs0)  # validation batches (no generator) are never mirrored
+    members = batcher.batch(np.stack([ids, ids]), torch.Generator().manual_seed(0))[0]  # an ensemble's own batches
+    assert members.shape == (len(ids), 2, 4, 84, 84) and not torch.equal(members[:, 0], members[:, 1])
+
+
+def test_a_mirrored_training_repeats_exactly_and_dagger_rounds_train_mirrored_too(tmp_path):
+    game = resolve_game("mspacman")
+    paths = [record_scripted("mspacman", tmp_path / "demos", frames=160, seed=s, hold=8) for s in range(3)]
+    config = TrainConfig(epochs=2, batch_size=16, seed=1, device="cpu", threads=1, mirror=True)
+    assert "mirrored half the time" in describe(config)
+    weights = lambda result: load_checkpoint(result.last_checkpoint, game).policy.state_dict()  # noqa: E731
+    first, again = train(game, paths, tmp_path / "a", config), train(game, paths, tmp_path / "b", config)
+    plain = train(game, paths, tmp_path / "plain", replace(config, mirror=False))
+    assert all(torch.equal(v, weights(again)[k]) for k, v in weights(first).items())
+    assert not all(torch.equal(v, weights(plain)[k]) for k, v in weights(first).items())
+    started = load_checkpoint(first.last_checkpoint, game).meta["train"]
+    assert started["mirror"] is True and round_training(DaggerConfig(), started, config.obs).mirror
+    lopsided = replace(game, action_names=("NOOP", "LEFT"), ale_actions=(0, 4))
+    with pytest.raises(ValueError, match="no mirror image left to right"):
+        train(lopsided, paths, tmp_path / "lopsided", config)
+
+
+def test_a_mirror_voting_policy_acts_on_a_screen_as_it_does_on_its_mirror_image(tmp_path):
+    game = resolve_game("mspacman")
+    mirror = torch.tensor(game.mirror_actions)
+    torch.manual_seed(0)
+    plain = Policy(PolicyConfig(n_actions=game.n_actions, ensemble=2))
+    voting = Policy(PolicyConfig(n_actions=game.n_actions, ensemble=2, mirror=game.mirror_actions))
+    voting.load_state_dict(plain.state_dict())  # the map is no weight
+    obs = torch.randint(0, 256, (5, 4, 84, 84), dtype=torch.uint8)
+    both_views = torch.cat([plain.member_logits(obs), plain.member_logits(obs.flip(-1))[..., mirror]], dim=1)
+    assert torch.allclose(voting(obs), torch.log_softmax(both_views, -1).mean(1))
+    assert torch.allclose(voting.probabilities(obs.flip(-1)), voting.probabilities(obs)[:, mirror], atol=1e-6)
+    assert not torch.allclose(plain.probabilities(obs.flip(-1)), plain.probabilities(obs)[:, mirror], atol=1e-3)
+    save_checkpoint(tmp_path / "vote.pt", voting, game, ObsConfig())
+    assert load_checkpoint(tmp_path / "vote.pt", game).policy.config.mirror == game.mirror_actions
+    with pytest.raises(ValueError, match="pairs up the 3 actions"):
+        PolicyConfig(n_actions=3, mirror=(1, 2, 0))
 
 
 def test_checkpoint_round_trip_and_the_mismatch_error(tmp_path):

@@ -26,7 +26,7 @@ def test_train_then_eval_from_the_command_line(data_root):
     trained = runner.invoke(
         app,
         ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "2", "--batch-size", "16",
-         "--val-fraction", "0.5", "--class-weights", "--augment", "--average", "1", "--ensemble", "2", "--member-batches", "bootstrap", "--device", "cpu",
+         "--val-fraction", "0.5", "--class-weights", "--augment", "--mirror", "--average", "1", "--ensemble", "2", "--member-batches", "bootstrap", "--device", "cpu",
          "--threads", "1"],
         terminal_width=200,
     )
@@ -34,13 +34,13 @@ def test_train_then_eval_from_the_command_line(data_root):
     assert "broken.npz" in trained.stderr  # damaged episode: skipped, named in a warning
     for text in ("epoch 1: train loss", "epoch 2: train loss", "val loss", "NOOP", "models/best.pt (epoch",
                  "(averaged weights: loss", "avg loss", "averaged: ", "models/avg.pt",
-                 "an ensemble of 2 networks (bootstrap batches)", "train loss and accuracy are the networks' mean"):
+                 "an ensemble of 2 networks (bootstrap batches)", "mirrored half the time", "train loss and accuracy are the networks' mean"):
         assert text in trained.stdout
     assert all((store.models / name).is_file() for name in ("best.pt", "last.pt", "avg.pt"))
 
     resumed = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "3",
                                   "--batch-size", "16", "--val-fraction", "0.5", "--class-weights", "--augment",
-                                  "--ensemble", "2", "--member-batches", "bootstrap", "--device", "cpu", "--resume"],
+                                  "--mirror", "--ensemble", "2", "--member-batches", "bootstrap", "--device", "cpu", "--resume"],
                            terminal_width=200)
     assert resumed.exit_code == 0, resumed.output
     assert "epoch 3:" in resumed.stdout and "epoch 1:" not in resumed.stdout

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from ale_py import Action
 
-from recorder.games import UnknownGameError, game_names, resolve_game
+from recorder.games import Game, UnknownGameError, game_names, resolve_game
 from recorder.keys import DOWN, LEFT, RIGHT, UP, action_for_keys, full_action, keys_table
 
 
@@ -15,6 +15,19 @@ def test_pacman_is_the_2600_rom_and_mspacman_has_nine_actions():
     pacman, mspacman = resolve_game("pacman"), resolve_game("mspacman")
     assert pacman.rom == "pacman" and pacman.action_names == ("NOOP", "UP", "RIGHT", "LEFT", "DOWN")
     assert mspacman.rom == "ms_pacman" and mspacman.n_actions == 9 and "FIRE" not in mspacman.action_names
+
+
+def test_mirrored_actions_swap_left_and_right_and_a_set_without_both_has_none():
+    for name, pairs in [("pacman", {"NOOP": "NOOP", "UP": "UP", "LEFT": "RIGHT", "RIGHT": "LEFT"}),
+                        ("mspacman", {"DOWN": "DOWN", "UPLEFT": "UPRIGHT", "DOWNRIGHT": "DOWNLEFT"}),
+                        ("pong", {"FIRE": "FIRE", "RIGHTFIRE": "LEFTFIRE", "LEFT": "RIGHT"})]:
+        game = resolve_game(name)
+        mirror = game.mirror_actions
+        named = {game.action_names[a]: game.action_names[m] for a, m in enumerate(mirror)}
+        assert pairs.items() <= named.items()
+        assert [mirror[m] for m in mirror] == list(range(game.n_actions))  # its own inverse
+    lopsided = Game(name="lopsided", rom="pacman", action_names=("NOOP", "LEFT"), ale_actions=(0, 4))
+    assert lopsided.mirror_actions is None
 
 
 @pytest.mark.parametrize("typed", ["ms_pacman", "MsPacman", "ms-pacman", " mspacman "])
