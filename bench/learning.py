@@ -44,7 +44,8 @@ policy instead of training again (96,000 Pac-Man decisions are 17 minutes of tra
 
 `--ensemble N`, `--member-batches`, `--average H` and `--mirror` train BC as `mimic train` does
 with them (N networks side by side voting, weights averaged over the last H epochs, `--keep avg`
-playing those; decisions mirrored left to right half the time). DAgger's rounds train as the policy they start from, and BC on as many labels trains
+playing those; decisions mirrored left to right half the time); with `--vote` BC and DAgger
+are also scored acting on the vote of the screen and its mirror image (`PolicyConfig.mirror`). DAgger's rounds train as the policy they start from, and BC on as many labels trains
 with the same settings, so all three policies are alike but for their data. With `--data`, BC
 lives in the folder bench/ensemble.py trains the same settings into (DIR/<game>/models/
 32-1-ens3-shuffled-avg5 for 32 demonstrations, seed 1), so an ensemble that bench trained is
@@ -107,6 +108,8 @@ def main() -> None:
                         help="also keep weights averaged over this many epochs (mimic train --average)")
     parser.add_argument("--mirror", action="store_true",
                         help="train on decisions mirrored left to right half the time too (mimic train --mirror)")
+    parser.add_argument("--vote", action="store_true",
+                        help="also score BC and DAgger acting on the vote of the screen and its mirror image")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
@@ -201,6 +204,8 @@ def main() -> None:
     bc_checkpoint = trained("BC", demo_paths, bc_dir, "BC training")
     bc_labels = count_labels(demo_paths, train_config.frameskip)
     score(f"BC, {bc_labels:,} demonstration decisions", bc_checkpoint, bc_labels, baseline=True)
+    if args.vote:
+        score("BC, voting with its mirror image", planner_demos.mirror_voting(bc_checkpoint, game), bc_labels)
 
     # 3: DAgger
     start = time.perf_counter()
@@ -217,6 +222,9 @@ def main() -> None:
     dagger_labels = rounds[-1].total_labels
     dagger_row = score(f"DAgger, {args.rounds} rounds ({dagger_labels:,} labels)", Path(rounds[-1].checkpoint),
                        dagger_labels)
+    if args.vote:
+        score("DAgger, voting with its mirror image",
+              planner_demos.mirror_voting(Path(rounds[-1].checkpoint), game), dagger_labels)
     if args.scratch:
         start = time.perf_counter()
         scratch = train(game, dagger_store.episode_paths(), dagger_store.models / "scratch", train_config)

@@ -27,31 +27,20 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.policy import Policy, load_checkpoint, save_checkpoint  # noqa: E402
 from agent.train import AVG_NAME, LAST_NAME, MEMBER_BATCHES, TrainConfig, load_data, train  # noqa: E402
-from recorder.games import Game, resolve_game  # noqa: E402
+from recorder.games import resolve_game  # noqa: E402
 from recorder.store import read_info  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
 
 KINDS = {"plain": False, "mirrored": True}  # the trainings
 VOTING = "mirrored, voting"  # the mirrored training's weights acting on both views
-
-
-def voting(checkpoint: Path, game: Game) -> Path:
-    """The checkpoint's weights acting on the vote of the screen and its mirror image, saved beside
-    them as vote-<name>."""
-    loaded = load_checkpoint(checkpoint, game)
-    policy = Policy(replace(loaded.policy.config, mirror=game.mirror_actions))
-    policy.load_state_dict(loaded.policy.state_dict())
-    return save_checkpoint(checkpoint.with_name(f"vote-{checkpoint.name}"), policy, game, loaded.obs, meta=loaded.meta)
 
 
 def main() -> None:
@@ -100,7 +89,7 @@ def main() -> None:
                 row[kind] = planner_demos.score(game, out_dir / weights, args)
                 row[f"val {kind}"] = final.avg_val_loss if score == "avg" else final.val_loss
                 scores[kind].append(row[kind].mean)
-            row[VOTING] = planner_demos.score(game, voting(out_dir / weights, game), args)
+            row[VOTING] = planner_demos.score(game, planner_demos.mirror_voting(out_dir / weights, game), args)
             row[f"val {VOTING}"] = row["val mirrored"]  # (the validation loss of the weights, without the vote)
             scores[VOTING].append(row[VOTING].mean)
             print(planner_demos.seed_line(seed, row, kinds), flush=True)

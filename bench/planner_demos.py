@@ -15,14 +15,14 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint, random_scores
 from agent.expert import ExpertConfig, default_workers, play_episodes
-from agent.policy import load_checkpoint, read_checkpoint
+from agent.policy import Policy, load_checkpoint, read_checkpoint, save_checkpoint
 from agent.train import LAST_NAME, EpochMetrics, TrainConfig
 from recorder.games import Game
 from recorder.store import EpisodeInfo, GameStore, read_info
@@ -123,6 +123,15 @@ def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) ->
             or sorted(episodes) != sorted(p.name for p in paths)):
         return None
     return EpochMetrics(**meta["metrics"])
+
+
+def mirror_voting(checkpoint: Path, game: Game) -> Path:
+    """The checkpoint's weights acting on the vote of the screen and its mirror image
+    (`PolicyConfig.mirror`), saved beside them as vote-<name>."""
+    loaded = load_checkpoint(checkpoint, game)
+    policy = Policy(replace(loaded.policy.config, mirror=game.mirror_actions))
+    policy.load_state_dict(loaded.policy.state_dict())
+    return save_checkpoint(checkpoint.with_name(f"vote-{checkpoint.name}"), policy, game, loaded.obs, meta=loaded.meta)
 
 
 def score(game: Game, checkpoint: Path, args: argparse.Namespace, temperature: float = TEMPERATURE) -> Scores:
