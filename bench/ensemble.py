@@ -111,17 +111,14 @@ def main() -> None:
             rows.append(row)
 
         planner_demos.print_seed_table(
-            rows, kinds, f"train s: {' / '.join(sizes)}",
-            lambda row: " / ".join(f"{row[size + ' s']:.0f}" if size + " s" in row else "reused" for size in sizes))
+            rows, kinds, f"train s: {' / '.join(sizes)}", lambda row: planner_demos.train_seconds(row, sizes))
 
         planner_demos.print_over_seeds(scores, expert, "policy")
         print()
         for ensemble in list(sizes)[1:]:
             for kind in weights:
-                gaps = np.subtract(scores[f"{ensemble}, {kind}"], scores[f"one, {kind}"])
-                print(f"{kind} weights, {ensemble} less one, seed by seed: " + " / ".join(f"{g:+.1f}" for g in gaps)
-                      + f"; over seeds {planner_demos.over_seeds(list(gaps))}, ahead in {int((gaps > 0).sum())} "
-                      f"of {len(gaps)}")
+                planner_demos.print_gaps(f"{kind} weights, {ensemble} less one", scores[f"{ensemble}, {kind}"],
+                                         scores[f"one, {kind}"])
         if args.apart:
             _score_apart(game, store, paths, seeds, weights, scores, expert, args)
         planner_demos.print_random(game, out_dir / LAST_NAME, args)

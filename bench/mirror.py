@@ -96,14 +96,11 @@ def main() -> None:
             rows.append(row)
 
         planner_demos.print_seed_table(
-            rows, kinds, f"train s: {' / '.join(KINDS)}",
-            lambda row: " / ".join(f"{row[kind + ' s']:.0f}" if kind + " s" in row else "reused" for kind in KINDS))
+            rows, kinds, f"train s: {' / '.join(KINDS)}", lambda row: planner_demos.train_seconds(row, KINDS))
         planner_demos.print_over_seeds(scores, expert, "policy")
         print()
         for kind in kinds[1:]:
-            gaps = np.subtract(scores[kind], scores["plain"])
-            print(f"{kind} less plain, seed by seed: " + " / ".join(f"{g:+.1f}" for g in gaps)
-                  + f"; over seeds {planner_demos.over_seeds(list(gaps))}, ahead in {int((gaps > 0).sum())} of {len(gaps)}")
+            planner_demos.print_gaps(f"{kind} less plain", scores[kind], scores["plain"])
         planner_demos.print_random(game, out_dir / LAST_NAME, args)
 
 

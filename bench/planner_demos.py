@@ -151,6 +151,19 @@ def seed_line(seed: int, row: dict, kinds: Sequence[str]) -> str:
     return f"  seed {seed}: " + ", ".join(f"{kind} {row[kind].mean:.1f} ± {row[kind].ci95:.1f}" for kind in kinds)
 
 
+def print_gaps(label: str, scores: Sequence[float], baseline: Sequence[float]) -> None:
+    """`LABEL, seed by seed: +a / -b; over seeds mean ± ci, ahead in k of n`: one policy's scores
+    less another's, paired by training seed."""
+    gaps = np.subtract(scores, baseline)
+    print(f"{label}, seed by seed: " + " / ".join(f"{g:+.1f}" for g in gaps)
+          + f"; over seeds {over_seeds(list(gaps))}, ahead in {int((gaps > 0).sum())} of {len(gaps)}")
+
+
+def train_seconds(row: dict, trainings: Sequence[str]) -> str:
+    """A seed table's cell: each training's seconds (`row["NAME s"]`), or "reused" where it was not trained."""
+    return " / ".join(f"{row[name + ' s']:.0f}" if name + " s" in row else "reused" for name in trainings)
+
+
 def print_seed_table(rows: Sequence[dict], kinds: Sequence[str], last_header: str, last_cell: Callable[[dict], str]
                      ) -> None:
     """Markdown table a seed a row: each kind's score, each kind's validation loss (`row["val KIND"]`),
