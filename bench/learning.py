@@ -45,7 +45,8 @@ policy instead of training again (96,000 Pac-Man decisions are 17 minutes of tra
 `--ensemble N`, `--member-batches`, `--average H` and `--mirror` train BC as `mimic train` does
 with them (N networks side by side voting, weights averaged over the last H epochs, `--keep avg`
 playing those; decisions mirrored left to right half the time); with `--vote` BC and DAgger
-are also scored acting on the vote of the screen and its mirror image (`PolicyConfig.mirror`). DAgger's rounds train as the policy they start from, and BC on as many labels trains
+are also scored acting on the vote of the screen and its mirror image (`PolicyConfig.mirror`).
+DAgger's rounds train as the policy they start from, and BC on as many labels trains
 with the same settings, so all three policies are alike but for their data. With `--data`, BC
 lives in the folder bench/ensemble.py trains the same settings into (DIR/<game>/models/
 32-1-ens3-shuffled-avg5 for 32 demonstrations, seed 1), so an ensemble that bench trained is
