@@ -519,6 +519,7 @@ def _plus_minus(mean: float, ci95: float | None) -> str:
 
 @app.command()
 def train(
+    ctx: typer.Context,
     game: GameOpt,
     data: DataOpt = Path("data"),
     epochs: Annotated[int, typer.Option(help="Passes over the training episodes.")] = 10,
@@ -565,7 +566,10 @@ def train(
         help="Folder for the checkpoints (best.pt, last.pt, avg.pt; default: data/<game>/models). "
              "Trainings of other seeds in folders of their own can vote as one: `mimic ensemble`.",
         file_okay=False)] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in last.pt (of --out).")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume",
+        help="Continue the run saved in last.pt (of --out), with its settings and up to the epochs it was started "
+             "for; of those, only --epochs (the new total), --device and --threads may be given otherwise.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for torch (default: torch's choice; 1 is faster on a busy machine).")
@@ -579,7 +583,7 @@ def train(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from agent.policy import CheckpointError
-    from agent.train import NoDataError, TrainConfig, describe, train_game
+    from agent.train import NoDataError, TrainConfig, describe, resumed_config, train_game
 
     try:
         config = TrainConfig(
@@ -587,7 +591,10 @@ def train(
             class_weights=class_weights, augment=augment, mirror=mirror, label_sets=label_sets, keep_moot=keep_moot,
             average=average, ensemble=ensemble, member_batches=member_batches, seed=seed, device=device, threads=threads,
         )
-    except ValueError as exc:
+        if resume:  # what the command line leaves out, the run being resumed says
+            given = [name for name in ctx.params if ctx.get_parameter_source(name).name not in ("DEFAULT", "DEFAULT_MAP")]
+            config = resumed_config(store.models if out is None else out, config, given)
+    except (ValueError, CheckpointError) as exc:
         fail(str(exc))
     console.print(
         f"[bold]Training[/] {the_game.name} on {len(store.episode_paths())} episodes: {describe(config)}",

@@ -47,7 +47,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -489,6 +489,22 @@ def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig()
     return train(game, paths, store.models if out_dir is None else out_dir, config, **kwargs)
 
 
+# What a resumed run may change: how long it runs (its epochs, now the total) and where.
+RESUME_MAY_CHANGE = ("epochs", "device", "threads")
+
+
+def resumed_config(out_dir: Path, config: TrainConfig, given: Sequence[str]) -> TrainConfig:
+    """`config` with the settings of the run saved in out_dir/last.pt in every field not in
+    `given` (the ones the user set), so `--resume` alone continues the run as it was started, up to
+    the epochs it was started for. Unchanged when there is no last.pt: `train` says so."""
+    path = Path(out_dir) / LAST_NAME
+    if not path.is_file():
+        return config
+    saved = read_checkpoint(path)["meta"].get("train", {})
+    settable = {f.name for f in fields(TrainConfig)} - {"device", "threads"}
+    return replace(config, **{name: value for name, value in saved.items() if name in settable and name not in given})
+
+
 def train(
     game: Game,
     episodes: Sequence[Path],
@@ -636,6 +652,15 @@ class _Trainer:
 
     def _restore(self, payload: dict, path: Path) -> None:
         self._check_payload(payload, path)
+        saved = payload["meta"].get("train", {})
+        mine = asdict(self.config)
+        changed = [name for name, value in saved.items() if name in mine and name not in RESUME_MAY_CHANGE
+                   and mine[name] != value]
+        if changed:  # a resumed run that trains otherwise is neither the run nor a new one
+            theirs = ", ".join(f"{name} {saved[name]!r}" for name in changed)
+            asked = ", ".join(f"{name} {mine[name]!r}" for name in changed)
+            raise CheckpointError(f"{Path(path).name} was trained with {theirs}, this run asks for {asked}: resume "
+                                  "with its settings (left out, they are taken from it) or train afresh into another folder")
         self.policy.load_state_dict(payload["state_dict"])
         self.optimizer.load_state_dict(payload["optimizer"])
         meta = payload["meta"]

@@ -18,7 +18,7 @@ from agent.policy import (
 from agent.dagger import DaggerConfig, round_training
 from agent.train import (
     Batcher, NoDataError, TrainConfig, WeightAverage, argmax_in_set, describe, load_data, members_loss, random_shift,
-    set_cross_entropy, soft_cross_entropy, train, train_game,
+    resumed_config, set_cross_entropy, soft_cross_entropy, train, train_game,
 )
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
@@ -203,6 +203,26 @@ def test_a_seeded_cpu_run_repeats_exactly_and_resume_continues_it(tmp_path):
     assert [m.epoch for m in resumed.history] == [1, 2]
     c = torch.load(resumed.last_checkpoint, weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], c[k]) for k in a)
+    # a resume that would train otherwise (no shifts, another seed) is refused, naming what differs
+    with pytest.raises(CheckpointError, match="was trained with augment True, seed 5, this run asks for augment False, seed 6"):
+        train(game, paths, tmp_path / "c", replace(config, epochs=3, augment=False, seed=6), resume=True)
+
+
+def test_a_resume_takes_the_saved_runs_settings_where_none_are_given(tmp_path):
+    game = resolve_game("pacman")
+    paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s) for s in range(2)]
+    started = TrainConfig(epochs=2, batch_size=16, mirror=True, average=1.0, seed=5, device="cpu", threads=1)
+
+    def interrupt(_metrics) -> None:  # Ctrl-C once the first epoch is saved
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(game, paths, tmp_path / "run", started, on_epoch=interrupt)
+    asked = TrainConfig(epochs=7, device="cpu", threads=2)  # `mimic train --resume --threads 2`
+    assert resumed_config(tmp_path / "run", asked, given=["threads"]) == replace(started, threads=2)
+    assert resumed_config(tmp_path / "run", asked, given=["epochs", "threads", "mirror"]) == replace(
+        started, epochs=7, threads=2, mirror=False)
+    assert resumed_config(tmp_path / "nothing", asked, given=[]) == asked  # `train` says there is nothing to resume
 
 
 def test_the_weight_average_is_the_mean_of_the_steps_then_an_exponential_average():

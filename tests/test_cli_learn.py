@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import torch
 from typer.testing import CliRunner
 
 from cli import app
@@ -38,12 +39,19 @@ def test_train_then_eval_from_the_command_line(data_root):
         assert text in trained.stdout
     assert all((store.models / name).is_file() for name in ("best.pt", "last.pt", "avg.pt"))
 
+    # --resume alone continues the run as it was started: its settings come from last.pt
+    changed = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "3",
+                                  "--no-mirror", "--resume"], terminal_width=200)
+    assert changed.exit_code == 2
+    assert "last.pt was trained with mirror True, this run asks for mirror False" in changed.output
+    assert "Traceback" not in changed.output
     resumed = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "3",
-                                  "--batch-size", "16", "--val-fraction", "0.5", "--class-weights", "--augment",
-                                  "--mirror", "--ensemble", "2", "--member-batches", "bootstrap", "--device", "cpu", "--resume"],
-                           terminal_width=200)
+                                  "--device", "cpu", "--resume"], terminal_width=200)
     assert resumed.exit_code == 0, resumed.output
     assert "epoch 3:" in resumed.stdout and "epoch 1:" not in resumed.stdout
+    for text in ("an ensemble of 2 networks (bootstrap batches)", "mirrored half the time", "(averaged weights: loss"):
+        assert text in resumed.stdout
+    assert torch.load(store.models / "avg.pt", weights_only=True)["meta"]["epoch"] == 3
 
     scored = runner.invoke(app, ["eval", "--game", "pacman", "--data", str(data_root), "--episodes", "2", "--envs",
                                  "2", "--max-frames", "300"], terminal_width=200)
