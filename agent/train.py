@@ -489,8 +489,9 @@ def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig()
     return train(game, paths, store.models if out_dir is None else out_dir, config, **kwargs)
 
 
-# What a resumed run may change: how long it runs (its epochs, now the total) and where.
-RESUME_MAY_CHANGE = ("epochs", "device", "threads")
+# What a resumed run may change: where it runs, and how long (its epochs, now the total).
+RUNS_ON = ("device", "threads")
+RESUME_MAY_CHANGE = ("epochs", *RUNS_ON)
 
 
 def resumed_config(out_dir: Path, config: TrainConfig, given: Sequence[str]) -> TrainConfig:
@@ -501,7 +502,7 @@ def resumed_config(out_dir: Path, config: TrainConfig, given: Sequence[str]) -> 
     if not path.is_file():
         return config
     saved = read_checkpoint(path)["meta"].get("train", {})
-    settable = {f.name for f in fields(TrainConfig)} - {"device", "threads"}
+    settable = {f.name for f in fields(TrainConfig)} - set(RUNS_ON)
     return replace(config, **{name: value for name, value in saved.items() if name in settable and name not in given})
 
 
