@@ -13,7 +13,8 @@
    labelled decisions as DAgger's final training set; BC trains on those ("BC, same labels").
    With `--scratch`, BC also trains from scratch on DAgger's own final data set (demonstrations
    and every round): DAgger's labels with BC's training, to tell the labels from the rounds'
-   short warm-started retraining.
+   short warm-started retraining. `--no-same-labels` stops before this step (and step 5): a trial
+   of a DAgger setting in half the time, with no fair comparison.
 5. With `--trainings K` (rounds retrained from scratch), DAgger's final data set and BC's on as
    many labels are each trained K times, training seeds --seed, --seed + 100, ...: the first is
    DAgger's last round and BC's same-labels training above, the others train the same way (the
@@ -119,6 +120,9 @@ def main() -> None:
                         help="also train BC from scratch on DAgger's final data set (demonstrations and rounds)")
     parser.add_argument("--data", type=Path, default=None,
                         help="take the demonstrations, and BC's model when it was trained there, from this folder")
+    parser.add_argument("--no-same-labels", action="store_true",
+                        help="stop after DAgger's evaluation: no BC on as many labels (steps 4-5), for trying a "
+                             "DAgger setting in half the time")
     parser.add_argument("--trainings", type=int, default=1,
                         help="train DAgger's and BC-equal's final data sets this many times each (seeds --seed + 100 k)")
     args = parser.parse_args()
@@ -127,6 +131,8 @@ def main() -> None:
     if args.trainings > 1 and args.retrain != "scratch":
         parser.error("--trainings above 1 needs --retrain scratch: only then is DAgger's policy one from-scratch "
                      "training of its data set, which the other trainings repeat with other seeds")
+    if args.trainings > 1 and args.no_same_labels:
+        parser.error("--trainings above 1 trains BC on as many labels again: drop --no-same-labels")
 
     try:
         train_config = TrainConfig(epochs=args.epochs, seed=args.seed, average=args.average, ensemble=args.ensemble,
@@ -232,46 +238,47 @@ def main() -> None:
         seconds["BC training on DAgger's data"] = time.perf_counter() - start
         score("BC from scratch on DAgger's data", scratch.checkpoint(args.keep), dagger_labels)
 
-    # 4: BC on as many expert labels as DAgger used
-    start = time.perf_counter()
-    equal_store.demos.mkdir(parents=True, exist_ok=True)
-    for path in demo_paths:
-        if not (equal_store.demos / path.name).exists():
-            shutil.copy2(path, equal_store.demos / path.name)
-    # the seeds after the demonstrations' and after any an earlier run recorded here (no game twice)
-    seed = max([first_seed + args.demos - 1] + [read_info(p).seed for p in equal_store.episode_paths()]) + 1
-    while (have := count_labels(equal_store.episode_paths(), train_config.frameskip)) < dagger_labels:
-        # The last batch is cut so that the total lands on DAgger's label count (give or take a decision).
-        per_episode = -(-(dagger_labels - have) // args.workers)
-        frames = min(args.demo_frames, per_episode * train_config.frameskip)
-        play_episodes(game, expert_config, [seed + i for i in range(args.workers)], directory=equal_store.demos,
-                      max_frames=frames, workers=args.workers)
-        seed += args.workers
-    seconds["more expert demonstrations"] = time.perf_counter() - start
-    equal_paths = equal_store.episode_paths()
-    equal_labels = count_labels(equal_paths, train_config.frameskip)
-    equal_checkpoint = trained("BC, same labels", equal_paths, equal_store.models, "BC training (same labels)")
-    equal_row = score(f"BC, same labels ({equal_labels:,})", equal_checkpoint, equal_labels)
+    if not args.no_same_labels:
+        # 4: BC on as many expert labels as DAgger used
+        start = time.perf_counter()
+        equal_store.demos.mkdir(parents=True, exist_ok=True)
+        for path in demo_paths:
+            if not (equal_store.demos / path.name).exists():
+                shutil.copy2(path, equal_store.demos / path.name)
+        # the seeds after the demonstrations' and after any an earlier run recorded here (no game twice)
+        seed = max([first_seed + args.demos - 1] + [read_info(p).seed for p in equal_store.episode_paths()]) + 1
+        while (have := count_labels(equal_store.episode_paths(), train_config.frameskip)) < dagger_labels:
+            # The last batch is cut so that the total lands on DAgger's label count (give or take a decision).
+            per_episode = -(-(dagger_labels - have) // args.workers)
+            frames = min(args.demo_frames, per_episode * train_config.frameskip)
+            play_episodes(game, expert_config, [seed + i for i in range(args.workers)], directory=equal_store.demos,
+                          max_frames=frames, workers=args.workers)
+            seed += args.workers
+        seconds["more expert demonstrations"] = time.perf_counter() - start
+        equal_paths = equal_store.episode_paths()
+        equal_labels = count_labels(equal_paths, train_config.frameskip)
+        equal_checkpoint = trained("BC, same labels", equal_paths, equal_store.models, "BC training (same labels)")
+        equal_row = score(f"BC, same labels ({equal_labels:,})", equal_checkpoint, equal_labels)
 
-    # 5: each final data set trained again with other seeds; the first training of each is the one above
-    if args.trainings > 1:
-        again = {"DAgger's data": (dagger_store, runner.train_config, bc_checkpoint, [dagger_row]),
-                 "BC-equal's data": (equal_store, train_config, None, [equal_row])}
-        for k in range(1, args.trainings):
-            seed = args.seed + 100 * k
-            for data, (store, config, split_from, trained) in again.items():
-                start = time.perf_counter()
-                result = train(game, store.episode_paths(), store.models / f"training-seed-{seed}",
-                               replace(config, seed=seed), split_from=split_from)
-                seconds[f"{data} training, seed {seed}"] = time.perf_counter() - start
-                trained.append(score(f"{data}, training seed {seed}", result.checkpoint(args.keep),
-                                     trained[0]["labels"], keep_row=False))
-        means = []
-        for data, (_, _, _, trained) in again.items():
-            rows.append(over_trainings(f"{data}, mean of {args.trainings} trainings", trained, game.name))
-            means.append(rows[-1]["mean"])
-        print(f"  DAgger's data less BC-equal's, mean of {args.trainings} trainings each: {means[0] - means[1]:+,.1f}",
-              flush=True)
+        # 5: each final data set trained again with other seeds; the first training of each is the one above
+        if args.trainings > 1:
+            again = {"DAgger's data": (dagger_store, runner.train_config, bc_checkpoint, [dagger_row]),
+                     "BC-equal's data": (equal_store, train_config, None, [equal_row])}
+            for k in range(1, args.trainings):
+                seed = args.seed + 100 * k
+                for data, (store, config, split_from, trained) in again.items():
+                    start = time.perf_counter()
+                    result = train(game, store.episode_paths(), store.models / f"training-seed-{seed}",
+                                   replace(config, seed=seed), split_from=split_from)
+                    seconds[f"{data} training, seed {seed}"] = time.perf_counter() - start
+                    trained.append(score(f"{data}, training seed {seed}", result.checkpoint(args.keep),
+                                         trained[0]["labels"], keep_row=False))
+            means = []
+            for data, (_, _, _, trained) in again.items():
+                rows.append(over_trainings(f"{data}, mean of {args.trainings} trainings", trained, game.name))
+                means.append(rows[-1]["mean"])
+            print(f"  DAgger's data less BC-equal's, mean of {args.trainings} trainings each: {means[0] - means[1]:+,.1f}",
+                  flush=True)
 
     expert_mean = sum(expert_scores) / len(expert_scores)
     result = {
