@@ -27,6 +27,11 @@
    sampling temperature `--temperature` (rollouts too) and each training keeps the weights
    `--keep` says, as `mimic demo` runs them.
 
+`--dagger-seed S` gives DAgger a seed of its own (its rollouts, the planner's ties, the rounds'
+trainings and 4-game scores; by default `--seed`), so that one BC, kept in `--data`, can start
+several DAgger runs, each in its own `--root`; BC's training and the 100 evaluation games keep
+`--seed`'s. A root whose rounds another DAgger seed played is refused.
+
 A re-run with the same `--root` goes on from what the last one finished: the demonstrations
 and BC when trained before (same episodes, same settings), DAgger's finished rounds, and
 BC-equal's recordings and training; each policy is scored again.
@@ -80,6 +85,7 @@ from agent.evaluate import REFERENCES, EvalConfig, Scores, evaluate_checkpoint, 
 from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes  # noqa: E402
 from agent.train import KEEPS, MEMBER_BATCHES, TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
+from recorder.recording import rollout_seed  # noqa: E402
 from recorder.store import GameStore, read_info  # noqa: E402
 
 import planner_demos  # noqa: E402  (bench/, beside this script)
@@ -114,6 +120,9 @@ def main() -> None:
                         help="also score BC and DAgger acting on the vote of the screen and its mirror image")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dagger-seed", type=int, default=None,
+                        help="DAgger's own seed (rollouts, planner, round trainings; default --seed): another "
+                             "DAgger run from the same BC and demonstrations, in another --root")
     parser.add_argument("--root", type=Path, default=None, help="keep the data here (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--scratch", action="store_true",
@@ -146,6 +155,8 @@ def main() -> None:
     root = args.root or Path(tempfile.mkdtemp(prefix="mimic-learning-"))
     dagger_store = GameStore(root / "dagger-run", game.name)
     equal_store = GameStore(root / "bc-same-labels", game.name)
+    dagger_seed = args.seed if args.dagger_seed is None else args.dagger_seed
+    check_dagger_seed(dagger_store, dagger_seed, parser)
     expert_config = ExpertConfig(budget=args.budget)
     eval_config = EvalConfig(episodes=args.eval_episodes, max_frames=args.eval_max_frames, seed=args.seed + 7,
                              temperature=args.temperature, random_baseline=True)
@@ -216,13 +227,13 @@ def main() -> None:
 
     # 3: DAgger
     start = time.perf_counter()
-    with ExpertPool(game, expert_config, seed=args.seed, workers=args.workers) as pool:
-        collector = PlannerCollector(game, Expert(game, expert_config, seed=args.seed), args.rollout_frames,
-                                     relabel=pool, temperature=args.temperature, seed=args.seed)
+    with ExpertPool(game, expert_config, seed=dagger_seed, workers=args.workers) as pool:
+        collector = PlannerCollector(game, Expert(game, expert_config, seed=dagger_seed), args.rollout_frames,
+                                     relabel=pool, temperature=args.temperature, seed=dagger_seed)
         config = DaggerConfig(rounds=args.rounds, episodes=args.rollouts, max_frames=args.rollout_frames,
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
                               eval_max_frames=args.eval_max_frames, temperature=args.temperature, keep=args.keep,
-                              retrain=args.retrain, seed=args.seed)
+                              retrain=args.retrain, seed=dagger_seed)
         runner = DaggerRunner(game, dagger_store, bc_checkpoint, collector, config, on_event=print_round)
         rounds = runner.run()
     seconds["DAgger rounds"] = time.perf_counter() - start
@@ -291,6 +302,17 @@ def main() -> None:
     print_markdown(result, args)
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
+
+
+def check_dagger_seed(store: GameStore, seed: int, parser: argparse.ArgumentParser) -> None:
+    """Refuses to continue rounds an earlier run played with another DAgger seed, read off the
+    emulator seeds of round 1's rollouts (`rollout_seed` derives rollout i's from it)."""
+    mine = rollout_seed(seed, 1, 0)
+    for path in sorted(store.dagger_round(1).glob("*.npz")):
+        if not 0 <= (played := read_info(path).seed) - mine < 1_000:
+            parser.error(f"{store.dagger} holds rounds played with another DAgger seed (round 1 has a rollout of "
+                         f"emulator seed {played}, this run's start at {mine}): give that run's --seed and "
+                         "--dagger-seed, or another --root")
 
 
 def print_round(event) -> None:
