@@ -1,0 +1,58 @@
+"""Pool evaluations of one policy on separate games into one mean and 95% interval.
+
+    python bench/pool_scores.py --reference 3574 "DAgger=1765.9,160.0,100" "DAgger=1855.9,111.9,200"
+
+Each `NAME=MEAN,CI95,N` is one evaluation as a bench prints it (mean, half-width of its 95%
+interval, episodes). Rows with the same NAME are pooled: the pooled mean, and the interval from
+the pooled variance (each row's standard deviation recovered from its interval with the same
+Student's t the evaluator uses). Exact for the mean; for the interval, up to the rounding of the
+printed numbers. Use it only for evaluations on games apart from each other (different seeds
+at least eight apart: eight environments start from consecutive seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.evaluate import _t95  # noqa: E402
+
+
+def pool(rows: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    """(mean, ci95, n) of the games of all `rows` together."""
+    n = sum(count for _, _, count in rows)
+    mean = sum(m * count for m, _, count in rows) / n
+    squares = sum((count - 1) * (ci * math.sqrt(count) / _t95(count - 1)) ** 2 + count * (m - mean) ** 2
+                  for m, ci, count in rows)
+    return mean, _t95(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n), n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rows", nargs="+", metavar="NAME=MEAN,CI95,N")
+    parser.add_argument("--reference", type=float, default=None, help="the expert's score, for the share column")
+    args = parser.parse_args()
+    named: dict[str, list[tuple[float, float, int]]] = {}
+    for row in args.rows:
+        try:
+            name, values = row.split("=", 1)
+            mean, ci, count = values.split(",")
+            named.setdefault(name, []).append((float(mean), float(ci), int(count)))
+        except ValueError:
+            parser.error(f"{row!r} is not NAME=MEAN,CI95,N (as in 'DAgger=1765.9,160.0,100')")
+        if int(count) < 2:
+            parser.error(f"{row!r}: an interval needs at least 2 episodes")
+    print("| policy | episodes | mean ± 95% | low | high |" + (" share |" if args.reference else ""))
+    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if args.reference else ""))
+    for name, rows in named.items():
+        mean, ci, n = pool(rows)
+        share = f" {mean / args.reference:.3f} |" if args.reference else ""
+        print(f"| {name} | {n} | {mean:,.1f} ± {ci:,.1f} | {mean - ci:,.1f} | {mean + ci:,.1f} |{share}")
+
+
+if __name__ == "__main__":
+    main()
