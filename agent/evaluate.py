@@ -207,7 +207,7 @@ class Scores:
         """Half-width of the 95% interval of the mean (Student's t)."""
         if self.n < 2:
             return math.nan
-        return _t95(self.n - 1) * float(np.std(self.scores, ddof=1)) / math.sqrt(self.n)
+        return t95(self.n - 1) * float(np.std(self.scores, ddof=1)) / math.sqrt(self.n)
 
     @property
     def median(self) -> float:
@@ -238,7 +238,8 @@ _T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
         2.045, 2.042]
 
 
-def _t95(df: int) -> float:
+def t95(df: int) -> float:
+    """The two-sided 95% quantile of Student's t with df degrees of freedom (the intervals' width)."""
     return _T95[df - 1] if df <= len(_T95) else 1.96 + 2.4 / df  # close to the t quantile above 30
 
 

@@ -19,16 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.evaluate import _t95  # noqa: E402
+from agent.evaluate import t95  # noqa: E402
 
 
 def pool(rows: list[tuple[float, float, int]]) -> tuple[float, float, int]:
     """(mean, ci95, n) of the games of all `rows` together."""
     n = sum(count for _, _, count in rows)
     mean = sum(m * count for m, _, count in rows) / n
-    squares = sum((count - 1) * (ci * math.sqrt(count) / _t95(count - 1)) ** 2 + count * (m - mean) ** 2
+    squares = sum((count - 1) * (ci * math.sqrt(count) / t95(count - 1)) ** 2 + count * (m - mean) ** 2
                   for m, ci, count in rows)
-    return mean, _t95(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n), n
+    return mean, t95(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n), n
 
 
 def main() -> None:
