@@ -189,8 +189,12 @@ def main() -> None:
         if planner_demos.trained_before(out_dir, paths, train_config):
             print(f"  {name}: the model trained before in {out_dir}", flush=True)
             return out_dir / f"{args.keep}.pt"
+        done = planner_demos.cut_short(out_dir, paths, train_config)
+        if done:
+            print(f"  {name}: continuing the training in {out_dir} cut after epoch {done}", flush=True)
+            timing += f" (epochs {done + 1}-{train_config.epochs}, resumed)"
         start = time.perf_counter()
-        checkpoint = train(game, paths, out_dir, train_config).checkpoint(args.keep)
+        checkpoint = train(game, paths, out_dir, train_config, resume=bool(done)).checkpoint(args.keep)
         seconds[timing] = time.perf_counter() - start
         return checkpoint
 

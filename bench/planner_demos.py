@@ -113,16 +113,35 @@ def trained_before(out_dir: Path, paths: Sequence[Path], config: TrainConfig) ->
     (BENCHMARKS.md); a folder brought from another machine holds an equally valid training, not
     the identical one.
     """
+    meta = _same_training(out_dir, paths, config)
+    if meta is None or meta.get("epoch") != config.epochs:
+        return None
+    return EpochMetrics(**meta["metrics"])
+
+
+def cut_short(out_dir: Path, paths: Sequence[Path], config: TrainConfig) -> int:
+    """The epochs a training in out_dir on exactly these episodes with these settings finished
+    before it was cut (killed, or a session's end) short of `config.epochs`; 0 where there is no
+    such training. A bench resumes it (`train(..., resume=True)`), which ends on the weights the
+    uncut run would have.
+    """
+    meta = _same_training(out_dir, paths, config)
+    return meta["epoch"] if meta is not None and meta.get("epoch", 0) < config.epochs else 0
+
+
+def _same_training(out_dir: Path, paths: Sequence[Path], config: TrainConfig) -> dict | None:
+    """The meta of out_dir's last.pt when it trained on these episodes with `config`'s settings,
+    its length (epochs) aside; None otherwise."""
     last = out_dir / LAST_NAME
     if not last.is_file():
         return None
     meta = read_checkpoint(last)["meta"]
     episodes = meta.get("train_episodes", []) + meta.get("val_episodes", [])
     # a setting its checkpoint does not name was not one yet when it trained: it trained at the default
-    if (asdict(TrainConfig(**meta.get("train", {}))) != asdict(config) or meta.get("epoch") != config.epochs
+    if (asdict(replace(TrainConfig(**meta.get("train", {})), epochs=config.epochs)) != asdict(config)
             or sorted(episodes) != sorted(p.name for p in paths)):
         return None
-    return EpochMetrics(**meta["metrics"])
+    return meta
 
 
 def mirror_voting(checkpoint: Path, game: Game) -> Path:

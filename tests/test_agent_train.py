@@ -208,6 +208,32 @@ def test_a_seeded_cpu_run_repeats_exactly_and_resume_continues_it(tmp_path):
         train(game, paths, tmp_path / "c", replace(config, epochs=3, augment=False, seed=6), resume=True)
 
 
+def test_a_bench_takes_a_finished_training_and_resumes_one_cut_short(tmp_path):
+    from bench.planner_demos import cut_short, trained_before
+
+    game = resolve_game("pacman")
+    paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s) for s in range(3)]
+    config = TrainConfig(epochs=2, batch_size=16, seed=5, device="cpu", threads=1)
+
+    def interrupt(_metrics) -> None:  # the bench is killed once the first epoch is saved
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(game, paths, tmp_path / "run", config, on_epoch=interrupt)
+    assert trained_before(tmp_path / "run", paths, config) is None
+    assert cut_short(tmp_path / "run", paths, config) == 1
+    # neither on other episodes, nor with other settings: that is another training
+    assert cut_short(tmp_path / "run", paths[:2], config) == 0
+    assert cut_short(tmp_path / "run", paths, replace(config, seed=6)) == 0
+    assert cut_short(tmp_path / "empty", paths, config) == 0
+    finished = train(game, paths, tmp_path / "run", config, resume=True)
+    assert trained_before(tmp_path / "run", paths, config) == finished.history[-1]
+    assert cut_short(tmp_path / "run", paths, config) == 0
+    # asked for more epochs, the finished training is one cut short of them
+    assert trained_before(tmp_path / "run", paths, replace(config, epochs=3)) is None
+    assert cut_short(tmp_path / "run", paths, replace(config, epochs=3)) == 2
+
+
 def test_a_resume_takes_the_saved_runs_settings_where_none_are_given(tmp_path):
     game = resolve_game("pacman")
     paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s) for s in range(2)]
