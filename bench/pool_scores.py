@@ -9,7 +9,7 @@ Student's t the evaluator uses). Exact for the mean; for the interval, up to the
 printed numbers. Use it only for evaluations on games apart from each other (different seeds
 at least eight apart: eight environments start from consecutive seeds).
 
-    python bench/pool_scores.py "DAgger=239.7,30.8,100" "BC=199.8,26.9,100" --difference DAgger BC
+    python bench/pool_scores.py "DAgger=239.7,30.8,100" "BC=202.8,27.4,100" --difference DAgger BC
 
 `--difference A B` also prints A's pooled mean less B's with the 95% interval of that difference
 (Welch's: the two policies played different games, each with its own spread). An interval that
