@@ -28,11 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.evaluate import t95  # noqa: E402
 
 
+def standard_error(ci: float, n: int) -> float:
+    """The standard error of a mean over n games, from the half-width of its 95% interval."""
+    return ci / t95(n - 1)
+
+
 def pool(rows: list[tuple[float, float, int]]) -> tuple[float, float, int]:
     """(mean, ci95, n) of the games of all `rows` together."""
     n = sum(count for _, _, count in rows)
     mean = sum(m * count for m, _, count in rows) / n
-    squares = sum((count - 1) * (ci * math.sqrt(count) / t95(count - 1)) ** 2 + count * (m - mean) ** 2
+    squares = sum((count - 1) * count * standard_error(ci, count) ** 2 + count * (m - mean) ** 2
                   for m, ci, count in rows)
     return mean, t95(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n), n
 
@@ -41,8 +46,7 @@ def difference(a: tuple[float, float, int], b: tuple[float, float, int]) -> tupl
     """(mean of a less mean of b, half-width of its 95% interval) for two pooled (mean, ci95, n),
     by Welch's t: unequal variances, degrees of freedom by Welch-Satterthwaite."""
     (mean_a, ci_a, n_a), (mean_b, ci_b, n_b) = a, b
-    var_a = (ci_a / t95(n_a - 1)) ** 2  # the squared standard error of each mean
-    var_b = (ci_b / t95(n_b - 1)) ** 2
+    var_a, var_b = standard_error(ci_a, n_a) ** 2, standard_error(ci_b, n_b) ** 2
     df = (var_a + var_b) ** 2 / (var_a ** 2 / (n_a - 1) + var_b ** 2 / (n_b - 1))
     return mean_a - mean_b, t95(max(1, math.floor(df))) * math.sqrt(var_a + var_b)
 
