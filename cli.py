@@ -228,7 +228,7 @@ def data_rm(
 
 
 # ---------------------------------------------------------------------------------------------
-# mimic expert: the planning expert plays and records (agent/expert.py)
+# mimic expert: the planning expert plays and records (agent/planner.py)
 
 
 @app.command()
@@ -248,7 +248,7 @@ def expert(
     """The planning expert plays and records into data/<game>/demos/ (player `expert`), like a person."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent.expert import ExpertConfig, default_workers, play_episodes
+    from agent.planner import ExpertConfig, default_workers, play_episodes
 
     store = store_for(data, game)
     chosen = resolve(game)
@@ -294,7 +294,7 @@ def expert(
 
 
 # ---------------------------------------------------------------------------------------------
-# mimic dagger: the agent plays, the expert labels, aggregate, retrain (agent/dagger.py)
+# mimic dagger: the agent plays, the expert labels, aggregate, retrain (agent/dagger/__init__.py)
 
 
 class ExpertKind(str, Enum):
@@ -366,8 +366,8 @@ def dagger(
     chosen = resolve(game)
     start = checkpoint_for(store, chosen, checkpoint)
     from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, expert_demo_score, write_plot
-    from agent.dagger_rounds import finished_rounds
-    from agent.expert import Expert, ExpertConfig, ExpertPool
+    from agent.dagger.rounds import finished_rounds
+    from agent.planner import Expert, ExpertConfig, ExpertPool
     from agent.policy import CheckpointError
 
     human = expert is ExpertKind.human

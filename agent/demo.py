@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, RoundEvent, expert_demo_score, write_plot
-from agent.dagger_rounds import RoundResult
+from agent.dagger.rounds import RoundResult
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
-from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes
+from agent.planner import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes
 from agent.train import TrainConfig, TrainResult, train
 from recorder.games import Game
 from recorder.store import GameStore

@@ -33,7 +33,7 @@ import numpy as np
 
 from agent.obs import FrameStack, ObsConfig
 from recorder.games import Game, make_env
-from recorder.store import GameStore
+from recorder.store import GameStore, atomic_write
 
 STANDARD_STICKY = 0.25
 STANDARD_NOOP_MAX = 30
@@ -274,14 +274,9 @@ class EvalReport:
 
     def save(self, directory: Path) -> Path:
         """Write the report as JSON into `directory` (atomically); returns the path."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-        path = directory / f"eval-{stamp}-{os.getpid()}.json"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.to_json())
-        os.replace(tmp, path)
-        return path
+        text = self.to_json().encode()
+        return atomic_write(Path(directory) / f"eval-{stamp}-{os.getpid()}.json", lambda handle: handle.write(text))
 
 
 def human_normalized(game: str, score: float) -> float | None:

@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-NO_LABEL = -1  # the same value as recorder.store.NO_LABEL
+from recorder.store import NO_LABEL
+
 OBS_SIZE = 84
 
 

@@ -39,7 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.dagger import roll_out  # noqa: E402
-from agent.expert import ExpertConfig, ExpertPool, default_workers  # noqa: E402
+from agent.planner import ExpertConfig, ExpertPool, default_workers  # noqa: E402
 from agent.obs import moot, set_bits  # noqa: E402
 from agent.policy import load_checkpoint  # noqa: E402
 from agent.train import Batcher, BCData, argmax_in_set, load_data  # noqa: E402

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from agent.expert import Expert, ExpertConfig, play_episodes  # noqa: E402
+from agent.planner import Expert, ExpertConfig, play_episodes  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 
 
@@ -125,7 +125,7 @@ def random_agent(game, seed: int, max_frames: int | None) -> tuple[float, int, i
 
 def labelling_speed(game, budgets: list[int], depth: int, count: int = 60) -> None:
     """Decisions a second when labelling `count` states (one every 20 frames of a random game), one process."""
-    from agent.expert import Expert
+    from agent.planner import Expert
     from recorder.recording import EpisodeRecorder
 
     rng = np.random.default_rng(0)

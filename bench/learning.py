@@ -82,7 +82,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.dagger import RETRAIN, DaggerConfig, DaggerRunner, PlannerCollector, count_labels  # noqa: E402
 from agent.evaluate import REFERENCES, EvalConfig, Scores, evaluate_checkpoint, human_normalized  # noqa: E402
-from agent.expert import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes  # noqa: E402
+from agent.planner import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes  # noqa: E402
 from agent.train import KEEPS, MEMBER_BATCHES, TrainConfig, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.recording import rollout_seed  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.evaluate import EvalConfig, Scores, evaluate_checkpoint, random_scores
-from agent.expert import ExpertConfig, default_workers, play_episodes
+from agent.planner import ExpertConfig, default_workers, play_episodes
 from agent.policy import Policy, load_checkpoint, read_checkpoint, save_checkpoint
 from agent.train import LAST_NAME, EpochMetrics, TrainConfig
 from recorder.games import Game

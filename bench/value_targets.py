@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.expert import Expert, ExpertConfig  # noqa: E402
+from agent.planner import Expert, ExpertConfig  # noqa: E402
 from agent.train import TrainConfig, load_data, train  # noqa: E402
 from recorder.games import resolve_game  # noqa: E402
 from recorder.recording import EpisodeRecorder  # noqa: E402

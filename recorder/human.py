@@ -51,12 +51,11 @@ from recorder.games import FRAMES_PER_SECOND, Game
 from recorder.keys import DIRECTIONS, KEY_BINDINGS, action_for_keys
 from recorder.play import PlayConfig, PlayLoop
 from recorder.recording import EpisodeRecorder, rollout_seed
-from recorder.store import NO_LABEL, STEP_MODE, load_episode
+from recorder.store import AGENT_PLAYER, NO_LABEL, STEP_MODE, load_episode
 
 pygame = window.pygame
 
 ActorFactory = Callable[[Path], Actor]
-AGENT_PLAYER = "agent"
 MODES = ("takeover", "review", "rewind")
 
 # What the person is asked to do, and the keys, per mode (the CLI prints them before the window opens).

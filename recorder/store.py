@@ -31,6 +31,7 @@ import secrets
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -40,7 +41,9 @@ import numpy as np
 FORMAT_VERSION = 1
 EPISODE_SUFFIX = ".npz"
 STATE_EVERY = 600  # frames between stored ALE states (10 s of play)
-NO_LABEL = -1
+NO_LABEL = -1  # the label of a step nobody labelled
+AGENT_PLAYER = "agent"  # the player name of episodes the agent played
+EXPERT_PLAYER = "expert"  # ... and of those the planning expert played
 STEP_MODE = 0.0  # the speed stored for frames played in step mode
 DATA_ENV = "MIMIC_DATA"
 
@@ -196,24 +199,35 @@ def new_episode_id(player: str, started: dt.datetime) -> str:
     return f"{started:%Y%m%d-%H%M%S}-{safe}-{secrets.token_hex(4)}"
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file so that it is whole or absent: hidden temporary name, fsync, rename.
+@contextmanager
+def atomic_path(path: Path, *, keep_suffix: bool = False) -> Iterator[Path]:
+    """A hidden temporary path beside `path`, renamed over it when the block ends normally.
 
-    A crash or a kill at any moment leaves either the old file (or none) or the new one, never
-    a half-written file under `path`; the temporary file is removed when `write` fails.
+    The one way files are written here: a crash or a kill at any moment leaves the old file (or
+    none) or the new one under `path`, never a half-written one. The temporary name is unique
+    to the writer (so two runs never write the same temporary file), ends in ".tmp" (after it
+    `path`'s suffix with `keep_suffix`: a video writer picks its format by it), and is removed
+    when the block fails.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    unique = f"{os.getpid()}-{secrets.token_hex(3)}"
+    name = f".{path.stem}.{unique}.tmp{path.suffix}" if keep_suffix else f".{path.name}.{unique}.tmp"
+    tmp = path.with_name(name)
     try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file so that it is whole or absent (`atomic_path`), synced to disk before the rename."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(path)
 
 
 def write_episode_file(path: Path, arrays: dict[str, np.ndarray]) -> Path:

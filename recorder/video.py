@@ -7,13 +7,13 @@ emulator frame, at the Atari's 60 frames a second, so the video plays at real sp
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from recorder.games import FRAMES_PER_SECOND
+from recorder.store import atomic_path
 
 
 def write_video(
@@ -37,30 +37,28 @@ def write_video(
     path = Path(path)
     if path.suffix.lower() != ".mp4":
         raise ValueError(f"the video file must end in .mp4, got {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.mp4")
     view = None
     count = 0
-    try:
-        writer = imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=2,
-                                    ffmpeg_log_level="error")
-        with writer:
-            for item in frames:
-                if view is None:
-                    view = GameView(item.frame.shape[:2], action_names, scale=scale, probs_panel=True, headless=True)
-                hud = {"score": item.score, "lives": item.lives, "episode": item.episode, "mode": label}
-                if item.action is not None:
-                    hud["action"] = item.action
-                view.draw(item.frame, hud, probs=None if item.probs is None else np.asarray(item.probs))
-                writer.append_data(view.to_array())
-                count += 1
-                if on_frame is not None:
-                    on_frame(count)
+    with atomic_path(path, keep_suffix=True) as tmp:
+        try:
+            writer = imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=2,
+                                        ffmpeg_log_level="error")
+            with writer:
+                for item in frames:
+                    if view is None:
+                        view = GameView(item.frame.shape[:2], action_names, scale=scale, probs_panel=True,
+                                        headless=True)
+                    hud = {"score": item.score, "lives": item.lives, "episode": item.episode, "mode": label}
+                    if item.action is not None:
+                        hud["action"] = item.action
+                    view.draw(item.frame, hud, probs=None if item.probs is None else np.asarray(item.probs))
+                    writer.append_data(view.to_array())
+                    count += 1
+                    if on_frame is not None:
+                        on_frame(count)
+        finally:
+            if view is not None:
+                view.close()
         if count == 0:
             raise ValueError("no frames to write")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        if view is not None:
-            view.close()
     return count

@@ -11,8 +11,8 @@ import torch
 from typer.testing import CliRunner
 
 from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, PlannerCollector, roll_out, round_training
-from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
-from agent.expert import Expert, ExpertConfig
+from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
+from agent.planner import Expert, ExpertConfig
 from agent.obs import ObsConfig, decision_labels, decision_targets
 from agent.policy import Policy, PolicyConfig
 from agent.train import TrainConfig, train

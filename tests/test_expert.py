@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.expert import Expert, ExpertConfig, ExpertPool, label_states, play_episode
+from agent.planner import Expert, ExpertConfig, ExpertPool, label_states, play_episode
 from recorder.games import make_env, resolve_game
 from recorder.recording import EpisodeRecorder, verify_episode
 from recorder.store import GameStore, load_episode

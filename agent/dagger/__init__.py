@@ -35,15 +35,14 @@ from typing import Protocol
 
 import numpy as np
 
-from agent.dagger_rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
+from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.obs import FrameStack, ObsConfig
 from agent.train import KEEPS, TrainConfig, TrainResult, train
 from recorder.games import Game
 from recorder.recording import EpisodeRecorder, rollout_seed
-from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
+from recorder.store import AGENT_PLAYER, DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
 
-AGENT_PLAYER = "agent"
 START_FILE = "start.json"
 RETRAIN = ("warm", "scratch")  # how a round retrains: from the last round's weights, or from fresh ones
 WARM_EPOCHS = 3  # a warm round's epochs unless told
@@ -56,7 +55,7 @@ NOT_INHERITED = ("epochs", "stack", "frameskip", "seed", "device", "threads")
 
 class Labeller(Protocol):
     """Anything that can say what to do in saved emulator states (the planning expert, a pool):
-    the action, and the set of actions as good as it (a bitmask, see `agent.expert.Judgement`)."""
+    the action, and the set of actions as good as it (a bitmask, see `agent.planner.Judgement`)."""
 
     def judge(self, state: bytes, previous: int | None = None) -> tuple[int, int]: ...
 

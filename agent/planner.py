@@ -44,8 +44,8 @@ from ale_py import ALEState, roms
 
 from recorder.games import Game, resolve_game
 from recorder.recording import EpisodeRecorder
+from recorder.store import EXPERT_PLAYER
 
-EXPERT_PLAYER = "expert"
 _POOL_START = "spawn"  # each worker builds its own emulator; nothing inherited from the parent
 
 
