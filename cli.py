@@ -248,7 +248,7 @@ def expert(
     """The planning expert plays and records into data/<game>/demos/ (player `expert`), like a person."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent.planner import ExpertConfig, default_workers, play_episodes
+    from agent.planner import ExpertConfig, default_workers, episodes_table, play_episodes
 
     store = store_for(data, game)
     chosen = resolve(game)
@@ -279,17 +279,7 @@ def expert(
 
         results = play_episodes(chosen, config, seeds, directory=store.demos, max_frames=max_frames,
                                 workers=workers, report=show)
-    table = Table(title=f"{chosen.name}: expert episodes", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("episode", "seed", "frames", "decisions", "decisions/s", "score", "ended"):
-        table.add_column(column, justify="left" if column in ("episode", "ended") else "right", no_wrap=True)
-    for r in results:
-        table.add_row(Path(r.path).stem, str(r.seed), f"{r.frames:,}", f"{r.decisions:,}",
-                      f"{r.decisions_per_s:.1f}", f"{r.score:,.0f}", r.ended or "")
-    scores = [r.score for r in results]
-    table.add_section()
-    table.add_row("mean", "", f"{sum(r.frames for r in results) / len(results):,.0f}", "", "",
-                  f"{sum(scores) / len(scores):,.0f}", "")
-    console.print(table)
+    console.print(episodes_table(chosen, results))
     console.print(f"Saved {len(results)} episode(s) to {store.demos}/; `mimic data ls --game {chosen.name}` lists them.")
 
 
@@ -365,7 +355,8 @@ def dagger(
     store = store_for(data, game)
     chosen = resolve(game)
     start = checkpoint_for(store, chosen, checkpoint)
-    from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, expert_demo_score, write_plot
+    from agent.dagger import DaggerConfig, DaggerRunner, expert_demo_score, write_plot
+    from agent.dagger.planner import PlannerCollector
     from agent.dagger.rounds import finished_rounds
     from agent.planner import Expert, ExpertConfig, ExpertPool
     from agent.policy import CheckpointError
@@ -757,7 +748,7 @@ def eval_(
     envs: Annotated[int, typer.Option(help="Environments stepped together (batched inference).")] = 8,
     checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to score (default: models/best.pt).")] = None,
     greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature (<1 sharper, >1 flatter).")] = 1.0,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature: below 1 sharper, above 1 flatter.")] = 0.25,
     max_frames: Annotated[
         int, typer.Option("--max-frames", help="Frame cap per episode; the standard is 108,000 (reports say when not).")
     ] = 108_000,
@@ -798,39 +789,10 @@ def eval_(
     console.print(f"[dim]report saved to {saved}[/]", highlight=False, soft_wrap=True)
 
 
-def _human_normalized_cell(report) -> str:
-    from agent.evaluate import human_normalized
-
-    value = human_normalized(report.game, report.players_mean)
-    return "" if value is None else f"{value:.1f}%"
-
-
 def _print_report(report) -> None:
-    normalized = report.reference is not None
-    table = Table(title=f"{report.game}: {report.agent.n} episodes each", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("player", "mean ± 95%", "median", "min", "max", "frames"):
-        table.add_column(column, justify="left" if column == "player" else "right", no_wrap=True)
-    if normalized:
-        table.add_column("human-normalized", justify="right")
-    rows = [(report.agent, report.agent_normalized)]
-    if report.random is not None:
-        rows.append((report.random, report.random_normalized))
-    for scores, norm in rows:
-        ci = "" if scores.n < 2 else f" ± {scores.ci95:,.1f}"
-        cells = [scores.label, f"{scores.mean:,.1f}{ci}", f"{scores.median:,.1f}", f"{scores.min:,.0f}",
-                 f"{scores.max:,.0f}", f"{scores.mean_length:,.0f}"]
-        table.add_row(*cells, *([f"{norm:.1f}%"] if normalized else []))
-    if report.players_mean is not None:
-        norm = _human_normalized_cell(report)
-        table.add_row("players", f"{report.players_mean:,.1f}", "", "", "", "", *([norm] if normalized else []))
-    console.print(table)
-    if report.players_mean is not None:
-        console.print(f"players: the mean score of the {report.players_episodes} episodes recorded by people "
-                      f"(demos/), not under the protocol", highlight=False, soft_wrap=True)
-    if normalized:
-        console.print(f"human-normalized: 100 x (score - random) / (human - random), {report.reference}", highlight=False)
-    style = "" if report.standard else "[yellow]"
-    console.print(f"{style}protocol: {report.protocol}", highlight=False, soft_wrap=True)
+    from agent.evaluate import report_table
+
+    console.print(report_table(report), highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -946,7 +908,7 @@ def watch(
     episodes: Annotated[int | None, typer.Option(help="Episodes to play (default: until Esc; 1 with --video).",
                                                  min=1)] = None,
     greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature (<1 sharper, >1 flatter).")] = 1.0,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature: below 1 sharper, above 1 flatter.")] = 0.25,
     scale: Annotated[int | None, typer.Option(help="Pixels per Atari pixel, 1-8 [window: 4, video: 3].",
                                               min=1, max=8)] = None,
     speed: Annotated[float, typer.Option(help="Window speed; 1.0 is real time (60 frames a second).")] = 1.0,

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, RoundEvent, expert_demo_score, write_plot
+from agent.dagger import DaggerConfig, DaggerRunner, RoundEvent, expert_demo_score, write_plot
+from agent.dagger.planner import PlannerCollector
 from agent.dagger.rounds import RoundResult
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.planner import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes

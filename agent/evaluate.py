@@ -1,17 +1,15 @@
 """Scores under the standard protocol, for a policy and for a random agent in the same call.
 
 The protocol (Machado et al. 2018, the ALE v5 defaults): sticky actions with probability
-0.25 (applied by the emulator on every frame), up to 30 no-op frames at the start of each
-episode, a cap of 108,000 emulator frames (30 minutes), full episodes (every life). The agent
-decides every `frameskip` frames and sees the observation of `agent.obs`: the same pooled,
-stacked frames it was trained on, built by the same code.
+0.25 (applied by the emulator on every frame), a no-op start of up to 30 frames, a cap of
+108,000 emulator frames (30 minutes), full episodes (every life). The agent decides every
+`frameskip` frames and sees the observation of `agent.obs`: the same pooled, stacked frames it
+was trained on, built by the same code.
 
-Many environments are stepped together (a gymnasium `SyncVectorEnv` of `AgentEnv`, our
-frameskip-1 emulator plus the observation pipeline) and the policy acts on all of them in
-one batch. Every episode started is finished and counted, so the mean is not biased toward
-short episodes. ale-py's `AtariVectorEnv` is not used: its defaults differ from this protocol
-(sticky 0, reward clipping, fire reset) and its own resize and last-two-frame max would not give
-the observations the policy was trained on.
+The games run in `agent.env.protocol_envs` (ale-py's AtariVectorEnv emulating at frameskip 1,
+our pooling on top) and are played by the one decision loop, `agent.rollout.play`, the policy
+acting on all of them in one batch. Every game started is finished and counted, so the mean is
+not biased toward short games.
 
 Human-normalized scores use, for Ms. Pac-Man, random 307.3 and human 6,951.6 from Wang et al.
 2016 ("Dueling network architectures", the human scores of Nair et al. 2015).
@@ -28,16 +26,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 
-from agent.obs import FrameStack, ObsConfig
-from recorder.games import Game, make_env
+from agent.env import STANDARD_MAX_FRAMES, STANDARD_NOOP_MAX, STANDARD_STICKY, protocol_envs
+from agent.obs import ObsConfig
+from agent.rollout import Controller, PolicyController, RandomController, play
+from recorder.games import Game
 from recorder.store import GameStore, atomic_write
 
-STANDARD_STICKY = 0.25
-STANDARD_NOOP_MAX = 30
-STANDARD_MAX_FRAMES = 108_000
 
 # Published references: (random, human, source). Only games where we know the numbers.
 REFERENCES: dict[str, tuple[float, float, str]] = {
@@ -53,7 +49,7 @@ class EvalConfig:
     noop_max: int = STANDARD_NOOP_MAX
     max_frames: int = STANDARD_MAX_FRAMES
     greedy: bool = False
-    temperature: float = 1.0
+    temperature: float = 0.25  # the sampling temperature the benchmarks measured with
     seed: int = 0
     random_baseline: bool = True
 
@@ -78,7 +74,7 @@ class EvalConfig:
     def protocol(self, obs: ObsConfig) -> str:
         """The protocol line printed with every report; says so when a setting is not the standard one."""
         line = (
-            f"sticky actions {self.sticky:g}, up to {self.noop_max} no-op frames at start, "
+            f"sticky actions {self.sticky:g}, a no-op start of up to {self.noop_max} frames, "
             f"{self.max_frames:,}-frame cap, full episodes (all lives); agent acts every {obs.frameskip} frames "
             f"on {obs.stack} stacked max-pooled 84x84 frames"
         )
@@ -92,94 +88,6 @@ class EvalConfig:
                 changed.append(f"no-op max {self.noop_max} instead of {STANDARD_NOOP_MAX}")
             line += "; NOT the standard protocol: " + ", ".join(changed)
         return line
-
-
-# ---------------------------------------------------------------------------------------------
-# The environment the agent plays in
-
-
-class AgentEnv(gym.Env):
-    """The real emulator at frameskip 1 with the observation pipeline on top.
-
-    One `step` is one decision: the action is held for `frameskip` emulator frames (sticky
-    actions, if on, are applied by the emulator per frame), the frames are pooled by
-    `agent.obs`, and the stacked observation comes back. `reset` plays 1..noop_max no-op
-    frames (none when noop_max is 0).
-    """
-
-    metadata = {"render_modes": []}
-
-    def __init__(self, game: Game, obs: ObsConfig, *, sticky: float, max_frames: int, noop_max: int) -> None:
-        self.game, self.obs_config, self.noop_max = game, obs, noop_max
-        self.env = make_env(game, frameskip=1, sticky=sticky, max_frames=max_frames)
-        self.observation_space = gym.spaces.Box(0, 255, obs.shape, dtype=np.uint8)
-        self.action_space = gym.spaces.Discrete(game.n_actions)
-        self.stack = FrameStack(obs)
-        height, width, _ = self.env.observation_space.shape
-        self._frames = np.empty((max(obs.frameskip, 1), height, width, 3), dtype=np.uint8)
-        self._rewards = np.zeros(obs.frameskip, dtype=np.float64)
-        self._n = 0  # frames the last step played
-        self._first: np.ndarray | None = None
-        self._score = 0.0
-        self._length = 0
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        inner_seed = None if seed is None else int(self.np_random.integers(2**31))
-        frame, _ = self.env.reset(seed=inner_seed)
-        self._score, self._length = 0.0, 0
-        noops = int(self.np_random.integers(1, self.noop_max + 1)) if self.noop_max else 0
-        recent = [frame]
-        for _ in range(noops):
-            frame, reward, terminated, truncated, _ = self.env.step(0)
-            self._score += reward
-            self._length += 1
-            recent = (recent + [frame])[-self.obs_config.frameskip :]
-            if terminated or truncated:  # not in practice; start over rather than hand back a dead game
-                frame, _ = self.env.reset()
-                recent, self._score, self._length = [frame], 0.0, 0
-        self._first, self._n = frame, 0
-        return self.stack.reset(np.stack(recent)), self._info()
-
-    def step(self, action: int):
-        reward_sum, terminated, truncated = 0.0, False, False
-        n = 0
-        for n in range(1, self.obs_config.frameskip + 1):
-            frame, reward, terminated, truncated, _ = self.env.step(int(action))
-            self._frames[n - 1] = frame
-            self._rewards[n - 1] = reward
-            reward_sum += reward
-            self._length += 1
-            if terminated or truncated:
-                break
-        self._score += reward_sum
-        self._n = n
-        obs = self.stack.push(self._frames[:n])
-        return obs, reward_sum, terminated, truncated, self._info()
-
-    @property
-    def first_frame(self) -> np.ndarray | None:
-        """The screen after the last reset (and its no-ops)."""
-        return self._first
-
-    @property
-    def last_frames(self) -> tuple[np.ndarray, np.ndarray]:
-        """The emulator frames the last step played and their rewards (for watching)."""
-        return self._frames[: self._n], self._rewards[: self._n]
-
-    def _info(self) -> dict:
-        # The emulator's own count: the one the frame cap applies to (it includes the frames a reset plays).
-        return {"score": self._score, "frames": int(self.env.unwrapped.ale.getEpisodeFrameNumber())}
-
-    def close(self) -> None:
-        self.env.close()
-
-
-def make_vector_env(game: Game, obs: ObsConfig, config: EvalConfig, n: int) -> gym.vector.SyncVectorEnv:
-    def make() -> AgentEnv:
-        return AgentEnv(game, obs, sticky=config.sticky, max_frames=config.max_frames, noop_max=config.noop_max)
-
-    return gym.vector.SyncVectorEnv([make] * n, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,14 +141,11 @@ class Scores:
         }
 
 
-_T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-        2.045, 2.042]
-
-
 def t95(df: int) -> float:
     """The two-sided 95% quantile of Student's t with df degrees of freedom (the intervals' width)."""
-    return _T95[df - 1] if df <= len(_T95) else 1.96 + 2.4 / df  # close to the t quantile above 30
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
 
 
 @dataclass(frozen=True)
@@ -299,62 +204,31 @@ def players_mean(store: GameStore) -> tuple[float | None, int]:
 # Playing
 
 
-ActFn = Callable[[np.ndarray], np.ndarray]  # (B, stack, 84, 84) uint8 -> (B,) actions
-
-
 def run_episodes(
-    act: ActFn, game: Game, obs: ObsConfig, config: EvalConfig, *, label: str, seed: int,
+    controller: Controller, game: Game, obs: ObsConfig, config: EvalConfig, *, label: str, seed: int,
     on_episode: Callable[[int, float], None] | None = None,
 ) -> tuple[Scores, float]:
-    """Play `config.episodes` full episodes on up to `config.envs` environments at once.
+    """Play `config.episodes` whole games on up to `config.envs` environments at once.
 
     Returns the scores and the decisions per second over all environments.
     """
     n_envs = min(config.envs, config.episodes)
-    venv = make_vector_env(game, obs, config, n_envs)
+    envs = protocol_envs(game, obs, n_envs, sticky=config.sticky, noop_max=config.noop_max,
+                         max_frames=config.max_frames)
+    scores, lengths, steps = [], [], 0
+    start = time.perf_counter()
     try:
-        observations, _ = venv.reset(seed=seed)
-        started, scores, lengths = n_envs, [], []
-        counted = np.ones(n_envs, dtype=bool)  # the env's current episode counts
-        resetting = np.zeros(n_envs, dtype=bool)  # this step resets the env (NEXT_STEP autoreset)
-        steps, start = 0, time.perf_counter()
-        while counted.any():
-            actions = act(observations)
-            observations, _, terminated, truncated, info = venv.step(actions)
-            steps += int(counted.sum())
-            for i in range(n_envs):
-                if resetting[i]:
-                    resetting[i] = False
-                    counted[i] = started < config.episodes
-                    started += counted[i]
-                    continue
-                if terminated[i] or truncated[i]:
-                    resetting[i] = True
-                    if counted[i]:
-                        scores.append(float(info["score"][i]))
-                        lengths.append(int(info["frames"][i]))
-                        counted[i] = False
-                        if on_episode is not None:
-                            on_episode(len(scores), scores[-1])
-        rate = steps / max(time.perf_counter() - start, 1e-9)
+        for turn in play(envs, controller, games=config.episodes, seed=seed):
+            steps += n_envs
+            for log in turn.ended:
+                scores.append(log.score)
+                lengths.append(log.frames)
+                if on_episode is not None:
+                    on_episode(len(scores), log.score)
     finally:
-        venv.close()
+        envs.close()
+    rate = steps / max(time.perf_counter() - start, 1e-9)
     return Scores(label=label, scores=scores, lengths=lengths), rate
-
-
-def policy_actor(policy, *, greedy: bool, temperature: float, rng: np.random.Generator) -> ActFn:
-    def act(observations: np.ndarray) -> np.ndarray:
-        actions, _ = policy.act(observations, greedy=greedy, temperature=temperature, rng=rng)
-        return actions
-
-    return act
-
-
-def random_actor(n_actions: int, rng: np.random.Generator) -> ActFn:
-    def act(observations: np.ndarray) -> np.ndarray:
-        return rng.integers(n_actions, size=len(observations))
-
-    return act
 
 
 def random_scores(
@@ -363,8 +237,8 @@ def random_scores(
 ) -> Scores:
     """A uniformly random agent under the protocol: `config.episodes` games from `seed`, its
     actions drawn from `config.seed + 1` (the baseline of every report)."""
-    act = random_actor(game.n_actions, np.random.default_rng(config.seed + 1))
-    return run_episodes(act, game, obs, config, label="random", seed=seed, on_episode=on_episode)[0]
+    controller = RandomController(game.n_actions, np.random.default_rng(config.seed + 1))
+    return run_episodes(controller, game, obs, config, label="random", seed=seed, on_episode=on_episode)[0]
 
 
 def evaluate_policy(
@@ -376,7 +250,7 @@ def evaluate_policy(
     start = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     agent, rate = run_episodes(
-        policy_actor(policy, greedy=config.greedy, temperature=config.temperature, rng=rng),
+        PolicyController(policy, rng, greedy=config.greedy, temperature=config.temperature),
         game, obs, config, label="agent", seed=config.seed,
         on_episode=None if on_episode is None else (lambda i, s: on_episode("agent", i, s)),
     )
@@ -418,3 +292,37 @@ def evaluate_checkpoint(
                              on_episode=on_episode)
     path = report.save(store.reports) if (save and store is not None) else None
     return report, path
+
+
+def report_table(report: EvalReport):
+    """The report as a user reads it: a table of players and the lines that say what the numbers mean."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    normalized = report.reference is not None
+    table = Table(title=f"{report.game}: {report.agent.n} episodes each", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("player", "mean ± 95%", "median", "min", "max", "frames"):
+        table.add_column(column, justify="left" if column == "player" else "right", no_wrap=True)
+    if normalized:
+        table.add_column("human-normalized", justify="right", no_wrap=True)
+    rows = [(report.agent, report.agent_normalized)]
+    if report.random is not None:
+        rows.append((report.random, report.random_normalized))
+    for scores, norm in rows:
+        ci = "" if scores.n < 2 else f" ± {scores.ci95:,.1f}"
+        cells = [scores.label, f"{scores.mean:,.1f}{ci}", f"{scores.median:,.1f}", f"{scores.min:,.0f}",
+                 f"{scores.max:,.0f}", f"{scores.mean_length:,.0f}"]
+        table.add_row(*cells, *([f"{norm:.1f}%"] if normalized else []))
+    lines: list = [table]
+    if report.players_mean is not None:
+        players = human_normalized(report.game, report.players_mean)
+        table.add_row("players", f"{report.players_mean:,.1f}", "", "", "", "",
+                      *([f"{players:.1f}%" if players is not None else ""] if normalized else []))
+        lines.append(Text(f"players: the mean score of the {report.players_episodes} episodes recorded by people "
+                          "(demos/), not under the protocol"))
+    if normalized:
+        lines.append(Text(f"human-normalized: 100 x (score - random) / (human - random), {report.reference}"))
+    lines.append(Text(f"protocol: {report.protocol}", style="" if report.standard else "yellow"))
+    return Group(*lines)

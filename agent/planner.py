@@ -398,50 +398,45 @@ def play_episode(
 ) -> EpisodeProgress:
     """The expert plays one episode, recorded frame by frame as a person's would be; saved if `directory`.
 
-    The recording seed and the expert's seed are both `seed`. The expert decides every
-    `config.frameskip` frames and its action is held (and recorded) on each of those frames.
+    It plays in the one decision loop (`agent.rollout.play` in a `recording_env`): every
+    `config.frameskip` frames it judges the emulator state and holds its action; each step is
+    labelled with its decision's action and the set of actions as good as it. The recording
+    seed and the expert's seed are both `seed`.
     """
+    from agent.env import recording_env
+    from agent.obs import ObsConfig
+    from agent.rollout import PlannerController, label_steps, play
+
     expert = Expert(game, config, seed=seed)
+    controller = PlannerController(expert)
     recorder = EpisodeRecorder(
         game, seed=seed, player=EXPERT_PLAYER, source="expert", max_frames=max_frames,
         extra={"expert": {"planner": "rollouts", "seed": seed, **asdict(config)}},
     )
+    envs = recording_env(recorder, ObsConfig(frameskip=config.frameskip))
     started = time.perf_counter()
-    thinking = 0.0
-    recorder.reset()
 
     def progress(done: bool = False, path: Path | None = None) -> EpisodeProgress:
         return EpisodeProgress(
             index=index, seed=seed, frames=recorder.length, decisions=expert.decisions, score=recorder.score,
-            lives=recorder.lives, seconds=time.perf_counter() - started, think_seconds=thinking,
+            lives=recorder.lives, seconds=time.perf_counter() - started, think_seconds=controller.seconds,
             lookahead_frames=expert.frames_used, done=done,
             ended=recorder.ended or ("quit" if done else None), path=str(path) if path else None,
         )
 
     try:
-        action = None
-        while not recorder.done:
-            state = recorder.clone_state()
-            tic = time.perf_counter()
-            action, as_good = expert.judge(state, action)
-            thinking += time.perf_counter() - tic
-            _hold(recorder, action, as_good, config.frameskip)
-            if report is not None and expert.decisions % report_every == 0:
+        for turn in play(envs, controller, games=1):
+            if report is not None and expert.decisions % report_every == 0 and not turn.ended:
                 report(progress())
+            if turn.ended:
+                label_steps(recorder, turn.ended[0].judgements, config.frameskip)
         path = recorder.save(directory) if directory is not None else None
     finally:
-        recorder.close()
+        envs.close()
     final = progress(done=True, path=path)
     if report is not None:
         report(final)
     return final
-
-
-def _hold(recorder: EpisodeRecorder, action: int, as_good: int, frames: int) -> None:
-    for _ in range(frames):
-        if recorder.done:
-            return
-        recorder.step(action, label_set=as_good)
 
 
 def _play_in_worker(game_name: str, config: ExpertConfig, seed: int, directory: str | None,
@@ -496,3 +491,20 @@ def _drain(reports, report: Callable[[EpisodeProgress], None] | None, timeout: f
             message = reports.get_nowait()
     except queue.Empty:
         return
+
+
+def episodes_table(game: Game, results: Sequence[EpisodeProgress]):
+    """The episodes the expert recorded, one row each, and their mean."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"{game.name}: expert episodes", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("episode", "seed", "frames", "decisions", "decisions/s", "score", "ended"):
+        table.add_column(column, justify="left" if column in ("episode", "ended") else "right", no_wrap=True)
+    for r in results:
+        table.add_row(Path(r.path).stem if r.path else "", str(r.seed), f"{r.frames:,}", f"{r.decisions:,}",
+                      f"{r.decisions_per_s:.1f}", f"{r.score:,.0f}", r.ended or "")
+    table.add_section()
+    table.add_row("mean", "", f"{sum(r.frames for r in results) / len(results):,.0f}", "", "",
+                  f"{sum(r.score for r in results) / len(results):,.0f}", "")
+    return table

@@ -1,8 +1,9 @@
 """Watching the agent: every emulator frame it plays, with its score, action and probabilities.
 
 `agent_frames` yields one `WatchFrame` per emulator frame (60 a second of play), which the
-window or the video writer (`recorder.video`) draws; this module never draws anything itself.
-The agent plays under the evaluation protocol by default (sticky actions 0.25, no-op starts).
+video writer (`recorder.video`) draws; this module never draws anything itself. The agent plays
+in the one decision loop (`agent.rollout.play`) under the evaluation protocol by default
+(sticky actions 0.25, no-op starts).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.evaluate import STANDARD_MAX_FRAMES, STANDARD_NOOP_MAX, STANDARD_STICKY, AgentEnv
+from agent.env import STANDARD_MAX_FRAMES, STANDARD_NOOP_MAX, STANDARD_STICKY, protocol_envs
 from agent.obs import ObsConfig
+from agent.rollout import PolicyController, play
 from recorder.games import Game
 
 
@@ -35,38 +37,31 @@ def agent_frames(
     *,
     episodes: int = 1,
     greedy: bool = False,
-    temperature: float = 1.0,
+    temperature: float = 0.25,
     seed: int = 0,
     sticky: float = STANDARD_STICKY,
     noop_max: int = STANDARD_NOOP_MAX,
     max_frames: int = STANDARD_MAX_FRAMES,
 ) -> Iterator[WatchFrame]:
-    """Play `episodes` full episodes with `policy`, yielding every emulator frame."""
+    """Play `episodes` whole games with `policy` in the one decision loop, yielding every emulator frame."""
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
-    env = AgentEnv(game, obs, sticky=sticky, max_frames=max_frames, noop_max=noop_max)
-    rng = np.random.default_rng(seed)
+    envs = protocol_envs(game, obs, 1, sticky=sticky, noop_max=noop_max, max_frames=max_frames)
+    controller = PolicyController(policy, np.random.default_rng(seed), greedy=greedy, temperature=temperature)
+    episode, score, step = 1, 0.0, 0
     try:
-        for episode in range(1, episodes + 1):
-            yield from _play_one(env, policy, game, episode, seed + episode - 1, greedy, temperature, rng)
+        for turn in play(envs, controller, games=episodes, seed=seed):
+            if step == 0:  # a game begins: its first screen, before the agent has acted
+                yield WatchFrame(envs.start_screens[0].copy(), episode, 0, 0.0, int(envs.lives[0]), None, None)
+            action = game.action_names[int(turn.decisions.actions[0])]
+            probs = turn.decisions.probs[0]
+            frames, rewards = envs.last_frames(0)
+            lives = int(envs.lives[0])
+            for frame, reward in zip(frames, rewards):
+                score += float(reward)
+                step += 1
+                yield WatchFrame(frame, episode, step, score, lives, action, probs)
+            if turn.ended:
+                episode, score, step = episode + 1, 0.0, 0
     finally:
-        env.close()
-
-
-def _play_one(env, policy, game, episode, seed, greedy, temperature, rng) -> Iterator[WatchFrame]:
-    observation, info = env.reset(seed=seed)
-    ale = env.env.unwrapped.ale
-    score, step = float(info["score"]), 0
-    yield WatchFrame(env.first_frame, episode, step, score, int(ale.lives()), None, None)
-    done = False
-    while not done:
-        actions, probs = policy.act(observation, greedy=greedy, temperature=temperature, rng=rng)
-        action = int(actions[0])
-        observation, _, terminated, truncated, info = env.step(action)
-        done = bool(terminated or truncated)
-        frames, rewards = env.last_frames
-        lives = int(ale.lives())
-        for frame, reward in zip(frames, rewards):
-            score += float(reward)
-            step += 1
-            yield WatchFrame(frame, episode, step, score, lives, game.action_names[action], probs[0])
+        envs.close()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from agent.evaluate import AgentEnv, EvalConfig, evaluate_checkpoint, human_normalized
+from agent.evaluate import EvalConfig, evaluate_checkpoint, human_normalized
 from agent.obs import ObsConfig
 from agent.policy import CheckpointError, Policy, PolicyConfig, save_checkpoint
 from recorder.games import resolve_game
@@ -56,17 +56,6 @@ def test_human_normalized_uses_the_published_mspacman_numbers():
     assert human_normalized("mspacman", 307.3) == pytest.approx(0.0)
     assert human_normalized("mspacman", 6951.6) == pytest.approx(100.0)
     assert human_normalized("pacman", 1000.0) is None
-
-
-def test_agent_env_starts_with_random_noops_and_decides_every_frameskip_frames():
-    env = AgentEnv(resolve_game("pacman"), ObsConfig(), sticky=0.25, max_frames=108_000, noop_max=30)
-    starts = [env.reset(seed=s)[1]["frames"] for s in range(8)]
-    assert len(set(starts)) > 3  # no-op starts differ
-    obs, info = env.reset(seed=0)
-    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
-    frames = [env.step(0)[4]["frames"] for _ in range(3)]
-    assert np.diff([info["frames"], *frames]).tolist() == [4, 4, 4]
-    env.close()
 
 
 def test_a_checkpoint_for_another_game_is_refused_in_one_line(pacman_checkpoint):

@@ -10,7 +10,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, PlannerCollector, roll_out, round_training
+from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, round_training
+from agent.dagger.planner import PlannerCollector, roll_out
 from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
 from agent.planner import Expert, ExpertConfig
 from agent.obs import ObsConfig, decision_labels, decision_targets

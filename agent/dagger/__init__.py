@@ -20,8 +20,7 @@ Built around the BC trainer (`agent.train.train`), not inheriting from it. Each 
    play worse (BENCHMARKS.md, "how long to train"). Either way a round trains with the starting
    policy's own settings, read from its checkpoint (`round_training`).
 
-Human labellers plug in where the expert does (`recorder` owns their windows); this module
-knows only the `Labeller` protocol.
+The planner's rollouts are `agent.dagger.planner`; a person's plug in as other collectors.
 """
 
 from __future__ import annotations
@@ -33,15 +32,14 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 
 from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
-from agent.obs import FrameStack, ObsConfig
+from agent.obs import ObsConfig
+from agent.rollout import Rollout
 from agent.train import KEEPS, TrainConfig, TrainResult, train
 from recorder.games import Game
-from recorder.recording import EpisodeRecorder, rollout_seed
-from recorder.store import AGENT_PLAYER, DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
+from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
 
 START_FILE = "start.json"
 RETRAIN = ("warm", "scratch")  # how a round retrains: from the last round's weights, or from fresh ones
@@ -51,16 +49,6 @@ WARM_EPOCHS = 3  # a warm round's epochs unless told
 # these: the epochs (DaggerConfig's), the observation pipeline (the checkpoint's own), the seed
 # (DaggerConfig's), and the device and thread count (this machine's business).
 NOT_INHERITED = ("epochs", "stack", "frameskip", "seed", "device", "threads")
-
-
-class Labeller(Protocol):
-    """Anything that can say what to do in saved emulator states (the planning expert, a pool):
-    the action, and the set of actions as good as it (a bitmask, see `agent.planner.Judgement`)."""
-
-    def judge(self, state: bytes, previous: int | None = None) -> tuple[int, int]: ...
-
-    def judge_all(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None
-                  ) -> list[tuple[int, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -105,15 +93,6 @@ class DaggerConfig:
         return beta_for_round(round_index, self.beta0)
 
 
-@dataclass(frozen=True)
-class Rollout:
-    path: Path
-    score: float
-    frames: int
-    decisions: int
-    expert_decisions: int  # decisions where the expert's action was executed
-
-
 def count_labels(paths: Sequence[Path], frameskip: int) -> int:
     """Labelled decisions in the given episodes (what the trainer learns from)."""
     from agent.obs import decision_labels
@@ -123,71 +102,6 @@ def count_labels(paths: Sequence[Path], frameskip: int) -> int:
         labels = decision_labels(load_episode(path, frames=False).labels, frameskip)
         total += int((labels >= 0).sum())
     return total
-
-
-def roll_out(
-    policy,
-    obs: ObsConfig,
-    game: Game,
-    expert: Labeller,
-    *,
-    beta: float,
-    seed: int,
-    max_frames: int,
-    directory: Path,
-    rng: np.random.Generator,
-    greedy: bool = False,
-    temperature: float = 1.0,
-    extra: dict | None = None,
-    relabel: Labeller | None = None,
-) -> Rollout:
-    """Play one episode with the policy (the expert with probability `beta`), label it, store it.
-
-    `expert` decides live where beta says so; `relabel` (default: `expert`, e.g. an
-    `ExpertPool`) labels the saved states of every other decision after the episode.
-    """
-    recorder = EpisodeRecorder(
-        game, seed=seed, player=AGENT_PLAYER, source="dagger", max_frames=max_frames,
-        extra={"beta": beta, "obs": obs.to_dict(), **(extra or {})},
-    )
-    try:
-        stack = FrameStack(obs)
-        observation = stack.reset(recorder.reset())
-        states: list[bytes] = []
-        previous: list[int | None] = []
-        expert_actions: dict[int, tuple[int, int]] = {}
-        held: int | None = None
-        frames = np.empty((obs.frameskip, *recorder.frame.shape), dtype=np.uint8)
-        while not recorder.done:
-            state = recorder.clone_state()
-            states.append(state)
-            previous.append(held)
-            if rng.random() < beta:
-                judgement = expert.judge(state, held)
-                expert_actions[len(states) - 1] = judgement
-                action = judgement[0]
-            else:
-                actions, _ = policy.act(observation, greedy=greedy, temperature=temperature, rng=rng)
-                action = int(actions[0])
-            n = 0
-            while n < obs.frameskip and not recorder.done:
-                frames[n] = recorder.step(action).frame
-                n += 1
-            observation = stack.push(frames[:n])
-            held = action
-        todo = [i for i in range(len(states)) if i not in expert_actions]
-        labeller = relabel if relabel is not None else expert
-        decided = labeller.judge_all([states[i] for i in todo], [previous[i] for i in todo])
-        judged = dict(expert_actions)
-        judged.update(zip(todo, decided))
-        order = range(len(states))
-        labels = np.repeat([judged[i][0] for i in order], obs.frameskip)[: recorder.length]
-        sets = np.repeat([judged[i][1] for i in order], obs.frameskip)[: recorder.length]
-        recorder.relabel(labels, sets)
-        path = recorder.save(directory)
-        return Rollout(path, recorder.score, recorder.length, len(states), len(expert_actions))
-    finally:
-        recorder.close()
 
 
 def finished_rollouts(folder: Path) -> int:
@@ -213,39 +127,12 @@ def finished_rollouts(folder: Path) -> int:
 class Collector(Protocol):
     """Plays a round's rollouts with the policy of `checkpoint` and stores them labelled in `folder`.
 
-    The planner's collector is `PlannerCollector`; the human modes live in `recorder.human`
-    (they need the window) and are handed in by the CLI.
+    The planner's collector is `agent.dagger.planner.PlannerCollector`; the human modes' are
+    handed in by the CLI.
     """
 
     def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
                 first: int, on_rollout: Callable[[Rollout], None]) -> None: ...
-
-
-@dataclass
-class PlannerCollector:
-    """Rollouts labelled by the planning expert: `expert` decides live where beta says so,
-    `relabel` (an `ExpertPool`, or the expert itself) labels every other decision afterwards."""
-
-    game: Game
-    expert: Labeller
-    max_frames: int
-    relabel: Labeller | None = None
-    greedy: bool = False
-    temperature: float = 1.0
-    seed: int = 0
-
-    def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
-                first: int, on_rollout: Callable[[Rollout], None]) -> None:
-        from agent.policy import load_checkpoint
-
-        loaded = load_checkpoint(checkpoint, self.game)
-        for episode in range(first, first + episodes):
-            seed = rollout_seed(self.seed, round_index, episode)
-            on_rollout(roll_out(
-                loaded.policy, loaded.obs, self.game, self.expert, beta=beta, seed=seed,
-                max_frames=self.max_frames, directory=folder, rng=np.random.default_rng(seed),
-                greedy=self.greedy, temperature=self.temperature, extra={"round": round_index}, relabel=self.relabel,
-            ))
 
 
 @dataclass(frozen=True)

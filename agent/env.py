@@ -1,0 +1,212 @@
+"""The agent's environment: one step is one decision, the same for every game the agent plays.
+
+    emulator, frameskip 1 --the action held `frameskip` frames--> those frames
+        --agent.obs: max over them, gray, 84x84--> the newest of `stack` stacked frames
+
+The observation is built by `agent.obs`, the code that builds training data from recordings.
+`DecisionEnvs` is a gymnasium vector env over one of two emulator sources:
+
+- `protocol_envs`: many games at once under the evaluation protocol (sticky actions 0.25
+  applied by the emulator every frame, a no-op start of up to 30 frames, a cap of 108,000
+  frames, every life), emulated by ale-py's `AtariVectorEnv` at frameskip 1 on its own
+  threads. Evaluation and `mimic watch` play here.
+- `recording_env`: one game at the recording settings (sticky actions off), every frame stored
+  by an `EpisodeRecorder`, the emulator state saved before every decision. The planning expert
+  and DAgger's rollouts play here; their episodes are saved like a person's.
+
+A game that ends is started again in the same step (gymnasium's SAME_STEP autoreset): the
+observation returned for it is the first of its next game, and `info["ended"]` holds the score
+and frames of the one that ended. The recording source plays one game and does not restart.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import ale_py
+import gymnasium as gym
+import numpy as np
+from ale_py import roms
+from gymnasium.vector.utils import batch_space
+
+from agent.obs import ObsConfig, pool_frames
+from recorder.games import Game
+from recorder.recording import EpisodeRecorder
+
+NOOP = 0  # every game's minimal action set starts with NOOP
+STANDARD_STICKY = 0.25
+STANDARD_NOOP_MAX = 30
+STANDARD_MAX_FRAMES = 108_000
+
+
+@functools.cache
+def screen_shape(rom: str) -> tuple[int, int]:
+    """(height, width) of a game's screen as the emulator draws it (Pac-Man's is 250 lines, most 210)."""
+    ale = ale_py.ALEInterface()
+    ale.loadROM(roms.get_rom_path(rom))
+    height, width = ale.getScreenDims()
+    return int(height), int(width)
+
+
+class _ProtocolSource:
+    """Frames from ale-py's AtariVectorEnv at frameskip 1: the screen as drawn, RGB, nothing pooled."""
+
+    def __init__(self, game: Game, n: int, *, sticky: float, noop_max: int, max_frames: int) -> None:
+        from ale_py.vector_env import AtariVectorEnv
+
+        height, width = screen_shape(game.rom)
+        self.envs = AtariVectorEnv(
+            game.rom, n, frameskip=1, stack_num=1, img_height=height, img_width=width, grayscale=False, maxpool=False,
+            reward_clipping=False, use_fire_reset=False, noop_max=noop_max, repeat_action_probability=sticky,
+            max_num_frames_per_episode=max_frames, num_threads=min(n, 2),
+        )
+        self.num_envs = n
+
+    def reset(self, seed: int | None, mask: np.ndarray | None = None):
+        """(frames (n, H, W, 3), emulator frames into the game, lives) after a reset of the masked envs."""
+        options = None if mask is None else {"reset_mask": mask}
+        frames, info = self.envs.reset(seed=seed, options=options)
+        return frames[:, 0], info["episode_frame_number"], info["lives"]
+
+    def step(self, actions: np.ndarray):
+        frames, rewards, terminated, truncated, info = self.envs.step(actions.astype(np.int32))
+        return frames[:, 0], rewards, terminated, truncated, info["episode_frame_number"], info["lives"]
+
+    def close(self) -> None:
+        self.envs.close()
+
+
+class _RecordingSource:
+    """Frames from one `EpisodeRecorder`: every frame stored, one game, no restart."""
+
+    num_envs = 1
+
+    def __init__(self, recorder: EpisodeRecorder) -> None:
+        self.recorder = recorder
+
+    def reset(self, seed: int | None, mask: np.ndarray | None = None):
+        if mask is not None:
+            raise RuntimeError("a recording plays one game: it is not started again")
+        return self.recorder.reset()[None], np.zeros(1, dtype=np.int64), np.array([self.recorder.lives])
+
+    def step(self, actions: np.ndarray):
+        step = self.recorder.step(int(actions[0]))
+        return (step.frame[None], np.array([step.reward]), np.array([step.terminated]), np.array([step.truncated]),
+                np.array([self.recorder.length]), np.array([step.lives]))
+
+    def close(self) -> None:
+        self.recorder.close()
+
+
+class DecisionEnvs(gym.vector.VectorEnv):
+    """Games stepped one decision at a time; see the module docstring.
+
+    >>> envs = protocol_envs(game, ObsConfig(), n=8)
+    >>> observations, info = envs.reset(seed=0)           # (8, stack, 84, 84) uint8
+    >>> observations, rewards, terminated, truncated, info = envs.step(actions)
+    """
+
+    def __init__(self, source, game: Game, obs: ObsConfig) -> None:
+        self.source, self.game, self.obs_config = source, game, obs
+        self.num_envs = source.num_envs
+        self.single_observation_space = gym.spaces.Box(0, 255, obs.shape, dtype=np.uint8)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.single_action_space = gym.spaces.Discrete(game.n_actions)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+        self._stacks = np.zeros((self.num_envs, *obs.shape), dtype=np.uint8)
+        self._frames: np.ndarray | None = None  # (frameskip, n, H, W, 3): the last decision's frames
+        self._played = np.zeros(self.num_envs, dtype=np.int64)  # frames of the last decision, per env
+        self._rewards = np.zeros((obs.frameskip, self.num_envs))
+        self.scores = np.zeros(self.num_envs)  # of the games in progress
+        self.frame_numbers = np.zeros(self.num_envs, dtype=np.int64)  # emulator frames they played (no-ops not counted)
+        self.start_frames = np.zeros(self.num_envs, dtype=np.int64)  # emulator frames before the first decision (no-op start)
+        self.lives = np.zeros(self.num_envs, dtype=np.int64)
+        self.start_screens: np.ndarray | None = None  # (n, H, W, 3): the screen each game in progress began with
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._start(np.ones(self.num_envs, dtype=bool), *self.source.reset(seed))
+        return self._stacks.copy(), {}
+
+    def _start(self, which: np.ndarray, frames: np.ndarray, numbers: np.ndarray, lives: np.ndarray) -> None:
+        if self.start_screens is None:
+            self.start_screens = np.empty_like(frames)
+        for i in np.flatnonzero(which):
+            self._stacks[i] = pool_frames(frames[i][None])  # the first decision sees the start alone
+            self.start_screens[i] = frames[i]
+        self.scores[which] = 0.0
+        self.start_frames[which] = numbers[which]
+        self.frame_numbers[which] = 0
+        self.lives[which] = lives[which]
+
+    def step(self, actions):
+        actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
+        k, n = self.obs_config.frameskip, self.num_envs
+        ended = np.zeros(n, dtype=bool)
+        terminated = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
+        self._rewards[:] = 0.0
+        self._played[:] = k
+        for f in range(k):
+            frames, rewards, term, trunc, numbers, lives = self.source.step(np.where(ended, NOOP, actions))
+            if self._frames is None:
+                self._frames = np.empty((k, *frames.shape), dtype=np.uint8)
+            self._frames[f] = frames
+            live = ~ended
+            self._rewards[f, live] = rewards[live]
+            self.frame_numbers[live] = numbers[live] - self.start_frames[live]
+            self.lives[live] = lives[live]
+            now = live & (term | trunc)
+            terminated |= now & term
+            truncated |= now & ~term
+            self._played[now] = f + 1
+            ended |= now
+            if ended.all():
+                break
+        reward = self._rewards.sum(axis=0)
+        self.scores += reward
+        for i in range(n):
+            self._stacks[i, :-1] = self._stacks[i, 1:]
+            self._stacks[i, -1] = pool_frames(self._frames[: self._played[i], i])
+        info: dict = {}
+        if ended.any():
+            info["ended"] = {"score": np.where(ended, self.scores, np.nan),
+                             "frames": np.where(ended, self.frame_numbers, -1), "mask": ended.copy()}
+            if isinstance(self.source, _ProtocolSource):  # SAME_STEP: the next game starts now
+                self._start(ended, *self.source.reset(None, ended))
+        return self._stacks.copy(), reward, terminated, truncated, info
+
+    def last_frames(self, i: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The emulator frames env `i`'s last decision played, and their rewards (for watching)."""
+        if self._frames is None:
+            return np.empty((0, *screen_shape(self.game.rom), 3), dtype=np.uint8), np.empty(0)
+        played = self._played[i]
+        return self._frames[:played, i], self._rewards[:played, i]
+
+    def states(self) -> list[bytes] | None:
+        """The emulator state of each game now, for a look-ahead (recording envs); None otherwise."""
+        return [self.source.recorder.clone_state()] if isinstance(self.source, _RecordingSource) else None
+
+    @property
+    def recorder(self) -> EpisodeRecorder:
+        """The recording source's recorder (`recording_env` only)."""
+        if not isinstance(self.source, _RecordingSource):
+            raise AttributeError("only a recording env has a recorder")
+        return self.source.recorder
+
+    def close_extras(self, **kwargs) -> None:
+        self.source.close()
+
+
+def protocol_envs(game: Game, obs: ObsConfig, n: int, *, sticky: float = STANDARD_STICKY,
+                  noop_max: int = STANDARD_NOOP_MAX, max_frames: int = STANDARD_MAX_FRAMES) -> DecisionEnvs:
+    """`n` games under the evaluation protocol (or other settings), stepped together."""
+    if n < 1:
+        raise ValueError(f"at least one environment, got {n}")
+    return DecisionEnvs(_ProtocolSource(game, n, sticky=sticky, noop_max=noop_max, max_frames=max_frames), game, obs)
+
+
+def recording_env(recorder: EpisodeRecorder, obs: ObsConfig) -> DecisionEnvs:
+    """One game played through `recorder` (recording settings; every frame stored)."""
+    return DecisionEnvs(_RecordingSource(recorder), recorder.game, obs)
+

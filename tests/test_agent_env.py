@@ -1,0 +1,95 @@
+"""The one decision loop on the real ROM: the environment step, the driver, the controllers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent.env import protocol_envs, recording_env
+from agent.obs import ObsConfig, episode_observations
+from agent.rollout import Decisions, RandomController, play
+from recorder.games import resolve_game
+from recorder.recording import EpisodeRecorder
+from recorder.store import load_episode
+
+
+class Watching:
+    """A random controller that keeps every observation it was shown."""
+
+    def __init__(self, n_actions: int) -> None:
+        self.inner = RandomController(n_actions, np.random.default_rng(3))
+        self.seen: list[np.ndarray] = []
+
+    def decide(self, observations, states, previous) -> Decisions:
+        self.seen.append(observations.copy())
+        return self.inner.decide(observations, states, previous)
+
+
+def test_what_the_agent_saw_while_recording_is_what_training_rebuilds_from_the_file(tmp_path):
+    game = resolve_game("pacman")
+    config = ObsConfig(stack=4, frameskip=4)
+    recorder = EpisodeRecorder(game, seed=11, player="agent", max_frames=203)  # the last decision is short
+    controller = Watching(game.n_actions)
+    logs = [log for turn in play(recording_env(recorder, config), controller, games=1) for log in turn.ended]
+    path = recorder.save(tmp_path)
+
+    stored = episode_observations(load_episode(path).frames, config)
+    live = np.concatenate(controller.seen)
+    assert stored.shape == live.shape == (51, 4, 84, 84)
+    assert np.array_equal(stored, live)
+    assert len(np.unique(live.reshape(len(live), -1), axis=0)) > 30  # the game moved: not a trivial match
+    assert logs[0].decisions == 51 and load_episode(path).actions[::4].tolist() == logs[0].actions
+
+
+def test_the_protocol_envs_see_what_a_recording_sees_when_nothing_is_random():
+    """ale-py's vector env and the recorder's emulator give the same frames, so the same observations."""
+    game = resolve_game("pacman")  # a 250-line screen: nothing may resize it before agent.obs does
+    config = ObsConfig(stack=4, frameskip=4)
+    fast = protocol_envs(game, config, 1, sticky=0.0, noop_max=0)
+    recording = recording_env(EpisodeRecorder(game, seed=3, player="agent"), config)
+    a, _ = fast.reset(seed=3)
+    b, _ = recording.reset(seed=3)
+    assert np.array_equal(a, b)
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        action = rng.integers(game.n_actions, size=1)
+        a, *_ = fast.step(action)
+        b, *_ = recording.step(action)
+        assert np.array_equal(a, b)
+    assert np.array_equal(fast.last_frames(0)[0], recording.last_frames(0)[0])
+    fast.close()
+    recording.close()
+
+
+def test_protocol_games_start_after_random_noops_and_step_a_decision_of_frameskip_frames():
+    game = resolve_game("pacman")
+    envs = protocol_envs(game, ObsConfig(), 4)
+    observations, _ = envs.reset(seed=0)
+    assert observations.shape == (4, 4, 84, 84) and observations.dtype == np.uint8
+    assert len(set(envs.start_frames.tolist())) > 1  # the no-op starts differ
+    assert envs.frame_numbers.tolist() == [0, 0, 0, 0]
+    envs.step(np.zeros(4, dtype=np.int64))
+    envs.step(np.ones(4, dtype=np.int64))
+    assert envs.frame_numbers.tolist() == [8, 8, 8, 8]
+    frames, rewards = envs.last_frames(2)
+    assert frames.shape == (4, 250, 160, 3) and rewards.shape == (4,)  # 2600 Pac-Man draws 250 lines
+    assert envs.single_action_space.n == game.n_actions
+    envs.close()
+
+
+def test_every_game_started_is_finished_and_counted_once():
+    game = resolve_game("pacman")
+    envs = protocol_envs(game, ObsConfig(), 2, max_frames=600)
+    turns = list(play(envs, RandomController(game.n_actions, np.random.default_rng(0)), games=3, seed=5))
+    ended = [log for turn in turns for log in turn.ended]
+    assert len(ended) == 3
+    assert all(log.frames == 600 for log in ended)  # the frame cap ended them
+    assert all(log.decisions >= 600 // 4 - 1 for log in ended)
+    envs.close()
+
+
+def test_asking_for_no_games_is_refused():
+    envs = protocol_envs(resolve_game("pacman"), ObsConfig(), 1)
+    with pytest.raises(ValueError, match="games must be at least 1"):
+        next(play(envs, RandomController(5, np.random.default_rng()), games=0))
+    envs.close()
