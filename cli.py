@@ -45,7 +45,8 @@ app.add_typer(data_app, name="data")
 
 def _console(stderr: bool = False) -> Console:
     """A Rich console; written to a file or a pipe it is wide, so tables widen instead of cutting
-    cells (and progress bars, Rich's live displays, print nothing there)."""
+    cells. There Rich's progress bars do not redraw: a finished one prints once, a transient one
+    a blank line (`disable=not console.is_terminal` prints nothing)."""
     out = Console(stderr=stderr)
     if not out.is_terminal:
         out.width = 10_000
@@ -124,9 +125,9 @@ def data_ls(
     data: DataOpt = Path("data"),
 ) -> None:
     """A table of the recorded episodes, totals and the action histogram."""
-    from recorder.store import episodes_table, games_with_data
+    from recorder.store import episodes_table
 
-    names = [resolve(game).name] if game else games_with_data(Path(data))
+    names = _games_in(data, game)
     if not names:
         console.print(f"No recordings under {data}/ yet. Record some with `mimic play --record --game pacman`.")
     for name in names:
@@ -140,35 +141,38 @@ def data_ls(
             console.print(tables)
 
 
+def _games_in(data: Path, game: str | None) -> list[str]:
+    """`--game` alone, else every game with episodes under the data root."""
+    from recorder.store import games_with_data
+
+    return [resolve(game).name] if game else games_with_data(Path(data))
+
+
 @data_app.command("verify")
 def data_verify(
     game: Annotated[str | None, typer.Option("--game", "-g", help="Only this game (default: every game).")] = None,
     data: DataOpt = Path("data"),
 ) -> None:
     """Replay every episode in a fresh emulator and check every frame bit for bit."""
-    from rich.progress import Progress
+    from rich.progress import track
 
     from recorder.recording import verify_episode
-    from recorder.store import DamagedEpisodeError, games_with_data
+    from recorder.store import DamagedEpisodeError
 
-    names = [resolve(game).name] if game else games_with_data(Path(data))
-    paths = [p for name in names for p in store_for(data, name).episode_paths()]
+    paths = [p for name in _games_in(data, game) for p in store_for(data, name).episode_paths()]
     if not paths:
         console.print(f"No recordings under {data}/ to verify.")
         return
     failures = 0
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("replaying", total=len(paths))
-        for path in paths:
-            try:
-                result = verify_episode(path)
-                mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
-                console.print(f"{mark}  {path.parent.parent.name}/{path.parent.name}/{path.name}: {result.message}")
-                failures += not result.ok
-            except DamagedEpisodeError as exc:
-                console.print(f"[red]DAMAGED[/]  {exc}")
-                failures += 1
-            progress.advance(task)
+    for path in track(paths, "replaying", console=console, transient=True, disable=not console.is_terminal):
+        try:
+            result = verify_episode(path)
+            mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+            console.print(f"{mark}  {path.parent.parent.name}/{path.parent.name}/{path.name}: {result.message}")
+            failures += not result.ok
+        except DamagedEpisodeError as exc:
+            console.print(f"[red]DAMAGED[/]  {exc}")
+            failures += 1
     if failures:
         fail(f"{failures} of {len(paths)} episodes did not verify", code=1)
     console.print(f"[green]All {len(paths)} episodes replay exactly.[/]")
