@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+import typer.core
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -20,7 +21,19 @@ if TYPE_CHECKING:
     from recorder.games import Game
     from recorder.store import GameStore
 
+COMMAND_ORDER = ("play", "data", "train", "watch", "eval", "dagger", "expert", "demo", "games")
+
+
+class _UserOrder(typer.core.TyperGroup):
+    """Lists the commands in the order a user meets them; any other command comes last."""
+
+    def list_commands(self, ctx) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(COMMAND_ORDER))
+
+
 app = typer.Typer(
+    cls=_UserOrder,
     help=__doc__.split("\n\n")[0] + "\n\nStart with `mimic play --record --game pacman`, then `mimic train`.",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -29,8 +42,19 @@ app = typer.Typer(
 data_app = typer.Typer(help="The recorded episodes: list, verify, delete.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    """A Rich console; written to a file or a pipe it is wide, so tables widen instead of cutting
+    cells. There Rich's progress bars do not redraw: a finished one prints once, a transient one
+    a blank line (`disable=not console.is_terminal` prints nothing)."""
+    out = Console(stderr=stderr)
+    if not out.is_terminal:
+        out.width = 10_000
+    return out
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 DataOpt = Annotated[
     Path,
@@ -101,70 +125,27 @@ def data_ls(
     data: DataOpt = Path("data"),
 ) -> None:
     """A table of the recorded episodes, totals and the action histogram."""
-    from recorder.store import games_with_data
+    from recorder.store import episodes_table
 
-    names = [resolve(game).name] if game else games_with_data(Path(data))
+    names = _games_in(data, game)
     if not names:
         console.print(f"No recordings under {data}/ yet. Record some with `mimic play --record --game pacman`.")
-        return
     for name in names:
-        _print_game_episodes(store_for(data, name))
+        store = store_for(data, name)
+        tables, skipped = episodes_table(store)
+        for message in skipped:
+            warn(f"skipped {message}")
+        if tables is None:
+            console.print(f"{name}: no episodes under {store.path}/. Record with `mimic play --record --game {name}`.")
+        else:
+            console.print(tables)
 
 
-def _print_game_episodes(store: GameStore) -> None:
-    from collections import Counter
+def _games_in(data: Path, game: str | None) -> list[str]:
+    """`--game` alone, else every game with episodes under the data root."""
+    from recorder.store import games_with_data
 
-    import numpy as np
-
-    from recorder.store import load_episode
-
-    episodes, damaged = store.scan()
-    for message in damaged:
-        warn(f"skipped {message}")
-    if not episodes:
-        console.print(f"{store.game}: no episodes under {store.path}/. Record with `mimic play --record --game {store.game}`.")
-        return
-    table = Table(
-        title=f"{store.game}: {len(episodes)} episodes in {store.path}", title_justify="left", box=box.SIMPLE_HEAD
-    )
-    for column in ("episode", "player", "frames", "time", "score", "speed", "ended"):
-        numeric = column in ("frames", "time", "score", "speed")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
-    histogram: Counter[int] = Counter()
-    action_names: tuple[str, ...] = ()
-    for path, info in episodes:
-        name = path.stem if path.parent == store.demos else f"{path.parent.name}/{path.stem}"
-        speed = "step" if info.speed == 0 else f"{info.speed:.0%}"
-        table.add_row(
-            name, info.player, f"{info.length:,}", _duration(info.duration_s),
-            f"{info.score:,.0f}", speed, info.ended,
-        )
-        action_names = info.action_names
-        try:
-            actions = load_episode(path, frames=False).actions
-            histogram.update(dict(enumerate(np.bincount(actions, minlength=len(action_names)).tolist())))
-        except Exception as exc:  # damaged after the metadata read: report, keep going
-            warn(f"skipped {exc}")
-    frames = sum(info.length for _, info in episodes)
-    scores = [info.score for _, info in episodes]
-    table.add_section()
-    players = len({info.player for _, info in episodes})
-    table.add_row(
-        "total (mean score)", f"{players} player" + "s" * (players > 1), f"{frames:,}",
-        _duration(frames / 60), f"{sum(scores) / len(scores):,.0f}", "", "",
-    )
-    console.print(table)
-    total = sum(histogram.values()) or 1
-    bars = Table(title="actions held", title_justify="left", show_header=False, box=None)
-    for index, name in enumerate(action_names):
-        share = histogram[index] / total
-        bars.add_row(name, f"{share:6.1%}", "[cyan]" + "█" * round(share * 40) + "[/]")
-    console.print(bars)
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{secs:02d}"
+    return [resolve(game).name] if game else games_with_data(Path(data))
 
 
 @data_app.command("verify")
@@ -173,29 +154,25 @@ def data_verify(
     data: DataOpt = Path("data"),
 ) -> None:
     """Replay every episode in a fresh emulator and check every frame bit for bit."""
-    from rich.progress import Progress
+    from rich.progress import track
 
     from recorder.recording import verify_episode
-    from recorder.store import DamagedEpisodeError, games_with_data
+    from recorder.store import DamagedEpisodeError
 
-    names = [resolve(game).name] if game else games_with_data(Path(data))
-    paths = [p for name in names for p in store_for(data, name).episode_paths()]
+    paths = [p for name in _games_in(data, game) for p in store_for(data, name).episode_paths()]
     if not paths:
         console.print(f"No recordings under {data}/ to verify.")
         return
     failures = 0
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("replaying", total=len(paths))
-        for path in paths:
-            try:
-                result = verify_episode(path)
-                mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
-                console.print(f"{mark}  {path.parent.parent.name}/{path.parent.name}/{path.name}: {result.message}")
-                failures += not result.ok
-            except DamagedEpisodeError as exc:
-                console.print(f"[red]DAMAGED[/]  {exc}")
-                failures += 1
-            progress.advance(task)
+    for path in track(paths, "replaying", console=console, transient=True, disable=not console.is_terminal):
+        try:
+            result = verify_episode(path)
+            mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+            console.print(f"{mark}  {path.parent.parent.name}/{path.parent.name}/{path.name}: {result.message}")
+            failures += not result.ok
+        except DamagedEpisodeError as exc:
+            console.print(f"[red]DAMAGED[/]  {exc}")
+            failures += 1
     if failures:
         fail(f"{failures} of {len(paths)} episodes did not verify", code=1)
     console.print(f"[green]All {len(paths)} episodes replay exactly.[/]")

@@ -2,16 +2,16 @@
 
 Raw RGB frames (210x160x3 uint8, one per emulator frame) become the observation like this:
 
-1. **Grayscale**, exactly in integers: ``gray = (77 R + 150 G + 29 B) // 256``.
+1. **Grayscale** with OpenCV (`cv2.COLOR_RGB2GRAY`).
 2. **Pooling over a decision.** The agent decides once every `frameskip` emulator frames. The
    frame it sees for decision ``i`` is the pixel-wise maximum of the gray frames produced by
    the previous decision, i.e. stored frames ``frames[i*k - k + 1 .. i*k]`` (``k`` =
    frameskip; decision 0 sees ``frames[0]`` alone). Pac-Man draws one ghost per frame in
    rotation; a max over *all* the frames of a decision (not only the last two) keeps every
    ghost in every observation.
-3. **Resize to 84x84** by area averaging with integer weights, rounded half up, all in
-   integer arithmetic: exact, so a frame pooled alone (live) and the same frame pooled in a
-   batch (training) are bit-identical whatever the machine or batch size.
+3. **Resize to 84x84** with `cv2.resize(..., interpolation=cv2.INTER_AREA)`, as gymnasium's
+   `AtariPreprocessing` does, one frame at a time: a frame pooled alone (live) and the same
+   frame pooled among others (training) are bit-identical.
 4. **Stack** the last `stack` pooled frames, oldest first; before the episode has `stack`
    decisions, the first pooled frame is repeated. Stacks are gathered by index from one
    array of pooled frames per episode (`stack_indices`), never stored `stack` times.
@@ -26,9 +26,9 @@ steps carrying the label.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass
 
+import cv2
 import numpy as np
 
 from recorder.store import NO_LABEL
@@ -64,57 +64,23 @@ class ObsConfig:
 # Pixels
 
 
-@functools.cache
-def _area_weights(src: int, dst: int) -> tuple[np.ndarray, int]:
-    """Integer area weights (dst, src) and their row sum: output j averages input [j*src/dst, (j+1)*src/dst)."""
-    # In units where an input pixel is `dst` wide and an output pixel `src` wide, every
-    # boundary is an integer: output j spans [j*src, (j+1)*src), input p spans [p*dst, (p+1)*dst).
-    weights = np.zeros((dst, src), dtype=np.int64)
-    for j in range(dst):
-        lo, hi = j * src, (j + 1) * src
-        for p in range(lo // dst, min(src, -(-hi // dst))):
-            weights[j, p] = max(0, min(hi, (p + 1) * dst) - max(lo, p * dst))
-    divisor = np.gcd.reduce(weights[weights > 0])
-    weights //= divisor
-    return weights, int(src // divisor)
-
-
-@functools.cache
-def _sparse_weights(src: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(84, m) source indices and int32 weights of each output pixel (padded with weight 0), and the weight sum."""
-    weights, total = _area_weights(src, OBS_SIZE)
-    width = int((weights > 0).sum(axis=1).max())
-    index = np.zeros((OBS_SIZE, width), dtype=np.intp)
-    value = np.zeros((OBS_SIZE, width), dtype=np.int32)
-    for j in range(OBS_SIZE):
-        (nonzero,) = np.nonzero(weights[j])
-        index[j, : len(nonzero)] = nonzero
-        value[j, : len(nonzero)] = weights[j, nonzero]
-    return index, value, total
-
-
 def grayscale(frames: np.ndarray) -> np.ndarray:
-    """uint8 RGB (..., H, W, 3) -> uint8 gray (..., H, W): (77 R + 150 G + 29 B) // 256, in integers."""
-    if frames.dtype != np.uint8 or frames.shape[-1] != 3:
+    """uint8 RGB (..., H, W, 3) -> uint8 gray (..., H, W), by `cv2.COLOR_RGB2GRAY`."""
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim < 3 or frames.shape[-1] != 3:
         raise ValueError(f"expected uint8 RGB frames (..., H, W, 3), got {frames.dtype} {frames.shape}")
-    luma = frames[..., 0] * np.uint16(77)  # at most 255 * 256 = 65,280: fits uint16
-    luma += frames[..., 1] * np.uint16(150)
-    luma += frames[..., 2] * np.uint16(29)
-    return (luma >> 8).astype(np.uint8)
+    rows = np.ascontiguousarray(frames).reshape(-1, frames.shape[-2], 3)  # every frame as one tall image
+    return cv2.cvtColor(rows, cv2.COLOR_RGB2GRAY).reshape(frames.shape[:-1])
 
 
 def resize(gray: np.ndarray) -> np.ndarray:
-    """uint8 gray (..., H, W) -> uint8 (..., 84, 84): area average in integers, rounded half up.
-
-    Integer arithmetic (no BLAS): exact, the same whatever the batch size, and free of the
-    thread contention a small float matmul suffers on a busy machine.
-    """
-    row_index, row_weight, row_total = _sparse_weights(gray.shape[-2])
-    col_index, col_weight, col_total = _sparse_weights(gray.shape[-1])
-    total = row_total * col_total
-    rows = (gray[..., row_index, :].astype(np.int32) * row_weight[..., None]).sum(axis=-2)  # (..., 84, W)
-    out = (rows[..., col_index] * col_weight).sum(axis=-1)  # (..., 84, 84)
-    return ((out + total // 2) // total).astype(np.uint8)
+    """uint8 gray (..., H, W) -> uint8 (..., 84, 84), by `cv2.resize` with `INTER_AREA`, one frame at a time."""
+    gray = np.ascontiguousarray(gray)
+    flat = gray.reshape(-1, *gray.shape[-2:])
+    out = np.empty((len(flat), OBS_SIZE, OBS_SIZE), dtype=np.uint8)
+    for frame, dst in zip(flat, out):
+        cv2.resize(frame, (OBS_SIZE, OBS_SIZE), dst=dst, interpolation=cv2.INTER_AREA)
+    return out.reshape(*gray.shape[:-2], OBS_SIZE, OBS_SIZE)
 
 
 def pool_frames(frames: np.ndarray) -> np.ndarray:

@@ -37,6 +37,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
 
 FORMAT_VERSION = 1
 EPISODE_SUFFIX = ".npz"
@@ -443,3 +446,48 @@ def iter_frames(path: Path, chunk: int = 512) -> Iterator[np.ndarray]:
         raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
     except Exception as exc:
         raise DamagedEpisodeError(f"{path.name}: damaged episode file ({_reason(exc)})") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# What `mimic data ls` shows
+
+
+def episodes_table(store: GameStore) -> tuple[RenderableType | None, list[str]]:
+    """One game's episodes as Rich renderables: a table of them with totals, then the share of
+    steps each action was held (None when the game has no readable episode), and one warning
+    per file skipped. Cells wrap on a narrow screen rather than being cut."""
+    episodes, skipped = store.scan()
+    if not episodes:
+        return None, skipped
+    table = Table(title=f"{store.game}: {len(episodes)} episodes in {store.path}", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    for column in ("episode", "player", "frames", "time", "score", "speed", "ended"):
+        numeric = column in ("frames", "time", "score", "speed")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    held = np.zeros(len(episodes[-1][1].action_names), dtype=np.int64)
+    for path, info in episodes:
+        name = path.stem if path.parent == store.demos else f"{path.parent.name}/{path.stem}"
+        speed = "step" if info.speed == STEP_MODE else f"{info.speed:.0%}"
+        table.add_row(name, info.player, f"{info.length:,}", _clock(info.duration_s), f"{info.score:,.0f}",
+                      speed, info.ended)
+        try:
+            actions = load_episode(path, frames=False).actions
+        except DamagedEpisodeError as exc:  # damaged after its metadata was read: report, keep going
+            skipped.append(str(exc))
+            continue
+        held += np.bincount(actions, minlength=len(held))[: len(held)]
+    steps = sum(info.length for _, info in episodes)
+    players = len({info.player for _, info in episodes})
+    table.add_section()
+    table.add_row("total (mean score)", f"{players} player" + "s" * (players > 1), f"{steps:,}",
+                  _clock(steps / 60), f"{np.mean([info.score for _, info in episodes]):,.0f}", "", "")
+    bars = Table(title="actions held", title_justify="left", show_header=False, box=None)
+    for name, share in zip(episodes[-1][1].action_names, held / max(held.sum(), 1)):
+        bars.add_row(name, f"{share:6.1%}", "[cyan]" + "█" * round(share * 40) + "[/]")
+    return Group(table, bars), skipped
+
+
+def _clock(seconds: float) -> str:
+    """Seconds as m:ss."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"

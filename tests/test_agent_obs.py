@@ -126,16 +126,24 @@ def test_stack_indices_repeat_the_first_frame_and_stay_inside_the_episode():
     assert stack_indices(2, 2, offset=10).tolist() == [[10, 10], [10, 11]]
 
 
-def test_pixels_are_exact_and_batch_independent():
+def test_pixels_are_the_same_alone_or_in_a_batch():
+    """Live pools one decision at a time, training many at once: the pixels must not depend on that."""
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (6, 250, 160, 3), dtype=np.uint8)
+    frames = rng.integers(0, 256, (6, 210, 160, 3), dtype=np.uint8)
     gray = grayscale(frames)
-    expected = (frames[..., 0].astype(int) * 77 + frames[..., 1].astype(int) * 150 + frames[..., 2].astype(int) * 29) // 256
-    assert np.array_equal(gray, expected)
+    assert gray.shape == (6, 210, 160) and gray.dtype == np.uint8
+    luma = frames @ np.array([0.299, 0.587, 0.114])  # the usual luma weights, to within rounding
+    assert np.abs(gray - luma).max() <= 1
+    assert all(np.array_equal(gray[i], grayscale(frames[i])) for i in range(len(frames)))
     batched = resize(gray)
+    assert batched.shape == (6, 84, 84)
     assert all(np.array_equal(batched[i], resize(gray[i])) for i in range(len(gray)))
-    flat = np.full((250, 160), 77, dtype=np.uint8)
+    assert np.array_equal(resize(gray.reshape(2, 3, 210, 160)).reshape(6, 84, 84), batched)
+    flat = np.full((210, 160), 77, dtype=np.uint8)
     assert (resize(flat) == 77).all()  # area averaging keeps a flat image flat
+    stripes = np.zeros((210, 160), dtype=np.uint8)
+    stripes[:, ::2] = 255
+    assert ((resize(stripes) > 100) & (resize(stripes) < 155)).all()  # each cell averages the columns it covers
 
 
 def test_bad_settings_are_refused_with_what_was_expected():
