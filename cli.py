@@ -459,11 +459,9 @@ def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) 
     from agent.dagger.human import human_mode
 
     labelling = human_mode(mode)
-    extra = {"review": f", at most {config.queries} questions a round",
-             "rewind": f"; a lost life rewinds to {config.rewind_seconds:g} s before the last moment that mattered"}.get(mode, "")
     console.print(
         f"DAgger on {game.name} with you as the expert, mode [bold]{mode}[/]: rounds {rounds.start}..{rounds.stop - 1}, "
-        f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{extra}. The starting policy is "
+        f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{labelling.terms(config)}. The starting policy is "
         "evaluated first; then the window opens.", highlight=False, soft_wrap=True)
     console.print(labelling.task, highlight=False, soft_wrap=True)
     table = Table(title="keys", title_justify="left", box=box.SIMPLE_HEAD)
@@ -977,11 +975,12 @@ def watch(
         return
     from agent.actor import PolicyActor
     from recorder.play import AgentControls, PlayConfig, PlayLoop
+    from recorder.store import AGENT_PLAYER
     from recorder.window import NoDisplayError
 
     actor = PolicyActor(loaded, greedy=greedy, temperature=temperature, rng=np.random.default_rng(seed))
     try:
-        config = PlayConfig(chosen, player="agent", seed=seed, scale=scale or 4, speed=speed, episodes=episodes,
+        config = PlayConfig(chosen, player=AGENT_PLAYER, seed=seed, scale=scale or 4, speed=speed, episodes=episodes,
                             record=False, title="mimic watch", max_frames=max_frames)
         summary = PlayLoop(config, AgentControls(actor)).run()
     except NoDisplayError as exc:

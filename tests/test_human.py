@@ -403,3 +403,34 @@ def test_cli_esc_in_the_window_stops_dagger_with_how_to_continue(checkpoint, tmp
     assert "mode rewind" in result.output and "Enter" in result.output  # told before the window opened
     assert "stopped in round 1" in result.output and "run the same command again" in result.output
     assert not (store.dagger / "round-001" / "round.json").exists()
+
+
+def test_cli_watch_plays_the_episodes_asked_in_the_window(checkpoint, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from recorder.store import GameStore
+
+    store = GameStore(tmp_path / "data", "pacman")
+    store.models.mkdir(parents=True)
+    shutil.copy(checkpoint, store.models / "best.pt")
+    result = CliRunner().invoke(app, ["watch", "--game", "pacman", "--episodes", "2", "--max-frames", "30",
+                                      "--scale", "1", "--data", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    assert "episode 1: score" in result.output and "episode 2: score" in result.output
+    assert result.output.count("30 frames (frame_cap)") == 2
+    assert list(tmp_path.rglob("*.npz")) == []  # watching records nothing
+
+
+def test_the_human_modes_never_import_pygame_themselves():
+    import ast
+
+    for mode in ("human", "takeover", "review", "rewind"):
+        source = (Path(__file__).resolve().parent.parent / "agent" / "dagger" / f"{mode}.py").read_text()
+        imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(source))
+                    if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(source))
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert "pygame" not in imported and "torch" not in imported, mode

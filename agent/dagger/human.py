@@ -182,6 +182,7 @@ class HumanMode:
     task: str  # what the person is asked to do
     keys: tuple[tuple[str, str], ...]  # (key, what it does)
     collector: type  # made with (HumanConfig, ActorFactory); `collect(checkpoint, ...)` plays a round
+    terms: Callable[[HumanConfig], str] = lambda config: ""  # the mode's own settings, in words
 
 
 def human_mode(name: str) -> HumanMode:

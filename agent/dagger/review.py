@@ -245,4 +245,5 @@ class ReviewCollector:
                             len(queries))
 
 
-MODE = HumanMode("review", TASK, KEYS, ReviewCollector)
+MODE = HumanMode("review", TASK, KEYS, ReviewCollector,
+                 lambda c: f", at most {c.queries} questions a round")

@@ -287,4 +287,5 @@ class RewindCollector:
             raise LabellingStopped(f"stopped in round {round_index}: what you played is stored in {folder}")
 
 
-MODE = HumanMode("rewind", TASK, KEYS, RewindCollector)
+MODE = HumanMode("rewind", TASK, KEYS, RewindCollector,
+                 lambda c: f"; a lost life rewinds to {c.rewind_seconds:g} s before the last moment that mattered")
