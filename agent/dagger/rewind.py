@@ -119,12 +119,8 @@ class RewindControls(Controls):
                 "controls": "human" if human else "agent", "rollout_end": True}
         if rewound:
             tags["rewound_frames"] = self.span
-        player = self.player if human else AGENT_PLAYER
-        if mark is None:  # the rollout's first stretch: the loop has just started it from the seed
-            loop.recorder.player = player
-            loop.recorder.extra.update(tags)
-        else:
-            loop.record(player=player, extra=tags, state=mark.state, frame=mark.frame)
+        loop.record(player=self.player if human else AGENT_PLAYER, extra=tags,  # from the seed, or the mark
+                    state=None if mark is None else mark.state, frame=None if mark is None else mark.frame)
         self.phase = phase
         self.segment = 0
         self._lives = loop.recorder.lives
