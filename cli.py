@@ -359,7 +359,7 @@ def dagger(
                           config=human_config)
     from contextlib import nullcontext
 
-    from recorder.human import LabellingStopped
+    from agent.dagger.human import LabellingStopped
     from recorder.window import NoDisplayError
 
     try:
@@ -398,7 +398,7 @@ def dagger(
 
 
 def _human_config(game, **options):
-    from recorder.human import HumanConfig
+    from agent.dagger.human import HumanConfig
     from recorder.window import NoDisplayError, check_display
 
     try:
@@ -415,7 +415,7 @@ def _human_collector(game, mode: str, config, *, seed: int, temperature: float =
 
     from agent.actor import PolicyActor
     from agent.policy import load_checkpoint
-    from recorder.human import make_collector
+    from agent.dagger.human import make_collector
 
     def make_actor(path: Path) -> PolicyActor:
         return PolicyActor(load_checkpoint(path, game), temperature=temperature, rng=np.random.default_rng(seed))
@@ -424,19 +424,18 @@ def _human_collector(game, mode: str, config, *, seed: int, temperature: float =
 
 
 def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) -> None:
-    from recorder.human import KEYS, TASKS
+    from agent.dagger.human import human_mode
 
-    extra = {"review": f", at most {config.queries} questions a round",
-             "rewind": f"; a lost life rewinds to {config.rewind_seconds:g} s before the last moment that mattered"}.get(mode, "")
+    labelling = human_mode(mode)
     console.print(
         f"DAgger on {game.name} with you as the expert, mode [bold]{mode}[/]: rounds {rounds.start}..{rounds.stop - 1}, "
-        f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{extra}. The starting policy is "
+        f"{episodes} rollout(s) of at most {config.max_frames:,} frames a round{labelling.terms(config)}. The starting policy is "
         "evaluated first; then the window opens.", highlight=False, soft_wrap=True)
-    console.print(TASKS[mode], highlight=False, soft_wrap=True)
+    console.print(labelling.task, highlight=False, soft_wrap=True)
     table = Table(title="keys", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("key")
     table.add_column("does")
-    for key, does in KEYS[mode]:
+    for key, does in labelling.keys:
         table.add_row(key, does)
     console.print(table)
     console.print("Only what you say becomes a label; frames the agent plays on its own stay unlabelled (-1).",
@@ -874,7 +873,7 @@ def _print_play_summary(summary, record: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# mimic watch: the agent plays in a window (recorder/agent_loop.py), or into an mp4 (agent/watch.py, recorder/video.py)
+# mimic watch: the agent plays in a window (recorder/play.py), or into an mp4 (agent/watch.py, recorder/video.py)
 
 
 @app.command()
@@ -914,14 +913,15 @@ def watch(
                 max_frames=max_frames, scale=scale or 3)
         return
     from agent.actor import PolicyActor
-    from recorder.agent_loop import AgentLoop, watch_config
+    from recorder.play import AgentControls, PlayConfig, PlayLoop
+    from recorder.store import AGENT_PLAYER
     from recorder.window import NoDisplayError
 
     actor = PolicyActor(loaded, greedy=greedy, temperature=temperature, rng=np.random.default_rng(seed))
     try:
-        config = watch_config(chosen, scale=scale or 4, speed=speed, seed=seed, episodes=episodes,
-                              max_frames=max_frames)
-        summary = AgentLoop(config, actor).run()
+        config = PlayConfig(chosen, player=AGENT_PLAYER, seed=seed, scale=scale or 4, speed=speed, episodes=episodes,
+                            record=False, title="mimic watch", max_frames=max_frames)
+        summary = PlayLoop(config, AgentControls(actor)).run()
     except NoDisplayError as exc:
         fail(f"{exc}; or render a video: mimic watch --game {chosen.name} --video out.mp4")
     except ValueError as exc:

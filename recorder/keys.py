@@ -81,6 +81,19 @@ def action_for_keys(game: Game, held: Sequence[str], fire: bool = False) -> int:
     raise ValueError(f"{game.name} has no NOOP in its action set")  # never for ALE games
 
 
+def action_for_held(game: Game, names: Sequence[str]) -> int:
+    """The action for the physical keys held (`KEY_BINDINGS` names, oldest press first).
+
+    A direction held on two keys (Left and A) counts from its latest press.
+    """
+    logical = [KEY_BINDINGS[name] for name in names]
+    directions: list[str] = []
+    for d in reversed(logical):
+        if d in DIRECTIONS and d not in directions:
+            directions.insert(0, d)
+    return action_for_keys(game, directions, "fire" in logical)
+
+
 def keys_table(game: Game) -> list[tuple[str, str]]:
     """(keys to press, action name) for every action of the game, for `mimic play --keys`."""
     words = {UP: "Up/W", DOWN: "Down/S", LEFT: "Left/A", RIGHT: "Right/D"}

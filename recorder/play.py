@@ -1,8 +1,19 @@
-"""The play loop: a person plays in the window; every emulator frame is recorded with the keys held.
+"""The play loop: the window, the keys, the clock, the emulator and the recorder; a controller plays.
 
-One `tick()` is one pass of the loop, in verb-named steps:
+One `PlayLoop` serves every window that plays a game. What changes between `mimic play`,
+`mimic watch` and DAgger's human modes is the *controller* (`Controller`): it decides, frame
+by frame, the action and its label from what the person holds and what the agent chose,
+reacts to each step (a rewind), and adds fields to the HUD. The loop owns the rest.
 
-    handle_events -> advance (one emulator frame, recorded) -> draw -> wait_for_due_time -> present
+One `tick()` is one pass of the loop:
+
+    handle_events -> advance (controller.choose -> one emulator frame, recorded -> controller.stepped)
+                  -> draw -> wait_for_due_time -> present
+
+Controllers here: `PersonControls` (a person plays, `mimic play`) and `AgentControls` (the
+agent plays, `mimic watch`); the human DAgger modes (`agent.dagger.takeover`, `.rewind`) bring
+their own. The agent enters as an `Actor` (`agent.actor.PolicyActor`): `recorder` never
+imports torch.
 
 The loop reads pygame's event queue, so a test or a scripted player drives it with real pygame
 events (`pygame.event.post`), under `SDL_VIDEODRIVER=dummy` when there is no display.
@@ -17,20 +28,22 @@ alone took longer than its period, i.e. when it could not have been shown in tim
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from recorder import window
 from recorder.games import FRAMES_PER_SECOND, Game, make_env
-from recorder.keys import DIRECTIONS, KEY_BINDINGS, action_for_keys
-from recorder.recording import EpisodeRecorder
-from recorder.store import STEP_MODE
+from recorder.keys import KEY_BINDINGS, action_for_held
+from recorder.recording import EpisodeRecorder, Step
+from recorder.store import NO_LABEL, STEP_MODE
 
 pygame = window.pygame
 
@@ -52,7 +65,7 @@ CONTROL_KEYS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class PlayConfig:
-    """What `mimic play` was asked for; validated up front."""
+    """What a window session was asked for; validated up front."""
 
     game: Game
     player: str = "anon"
@@ -66,6 +79,8 @@ class PlayConfig:
     max_frames: int | None = None  # cap each episode at this many steps (ended "frame_cap")
     realtime: bool = True  # False: never wait (benchmarks, tests)
     title: str = "mimic play"
+    source: str = "human"  # stored with every episode ("dagger" for DAgger's window modes)
+    extra: dict = field(default_factory=dict)  # more metadata stored with every episode
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.speed <= 4.0:
@@ -85,7 +100,7 @@ class PlayConfig:
 @dataclass(frozen=True)
 class EpisodeResult:
     number: int
-    path: Path | None  # None when not recording
+    path: Path | None  # None when not recording (or nothing was left to save)
     length: int
     score: float
     ended: str  # "game_over", "frame_cap", "quit"
@@ -115,30 +130,170 @@ class PlayStats:
 class PlaySummary:
     episodes: tuple[EpisodeResult, ...]
     stats: PlayStats
+    stopped: bool = False  # the person quit (Esc, closing the window, Ctrl-C) before the episodes asked for
 
     @property
     def saved(self) -> tuple[EpisodeResult, ...]:
         return tuple(e for e in self.episodes if e.path is not None)
 
 
+# ---------------------------------------------------------------------------------------------
+# Who plays: the controller protocol, and the two plain controllers
+
+
+class Actor(Protocol):
+    """The agent, deciding every `frameskip` frames (`agent.actor.PolicyActor`)."""
+
+    frameskip: int
+
+    def reset(self, frame: np.ndarray) -> None: ...
+
+    def act(self, frames: np.ndarray | None) -> tuple[int, np.ndarray]: ...
+
+
+class Controller(Protocol):
+    """Decides each frame's action and label; the loop owns the window, keys, clock and recorder.
+
+    `Controls` gives every method a do-nothing default, so a controller writes only what it needs.
+    """
+
+    panel: bool  # the window shows the agent's probabilities as bars
+    probs: np.ndarray | None  # the bars' values now (None: none drawn)
+
+    def begin(self, loop: PlayLoop) -> None:
+        """A new episode: `loop.recorder` has just been reset to its first frame."""
+
+    def choose(self, loop: PlayLoop) -> tuple[int, int] | None:
+        """(action, label) of the next frame, or None to wait (the frame is not played yet)."""
+
+    def stepped(self, loop: PlayLoop, step: Step) -> None:
+        """After each frame; the loop ends the episode afterwards if `loop.recorder` is done."""
+
+    def key(self, loop: PlayLoop, name: str) -> bool:
+        """A control key pressed ("enter", "backspace", "p", ...); True when the controller used it."""
+
+    def hud(self, loop: PlayLoop) -> dict:
+        """HUD fields to add to (or replace in) the loop's; "action" names the action of the next frame."""
+
+    def saved(self, loop: PlayLoop, result: EpisodeResult | None) -> None:
+        """The episode ended and the loop saved it (None: the person quit with nothing played)."""
+
+
+class Controls:
+    """Do-nothing defaults of the `Controller` methods."""
+
+    panel = False
+    probs: np.ndarray | None = None
+
+    def begin(self, loop: PlayLoop) -> None:
+        pass
+
+    def choose(self, loop: PlayLoop) -> tuple[int, int] | None:
+        raise NotImplementedError
+
+    def stepped(self, loop: PlayLoop, step: Step) -> None:
+        pass
+
+    def key(self, loop: PlayLoop, name: str) -> bool:
+        return False
+
+    def hud(self, loop: PlayLoop) -> dict:
+        return {}
+
+    def saved(self, loop: PlayLoop, result: EpisodeResult | None) -> None:
+        pass
+
+
+class PersonControls(Controls):
+    """A person plays (`mimic play`): the keys held are the action and its label."""
+
+    def choose(self, loop: PlayLoop) -> tuple[int, int]:
+        action = loop.keys_action()
+        return action, action
+
+    def hud(self, loop: PlayLoop) -> dict:
+        return {"action": loop.game.action_names[loop.keys_action()]}
+
+
+class AgentControls(Controls):
+    """The agent plays (`mimic watch`), deciding every `frameskip` frames; its frames are unlabelled.
+
+    The other controllers that let the agent play hold one of these and call `restart`, `observe`
+    and `decide_pending` as their stretches begin and go on.
+    """
+
+    panel = True
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.action = 0  # the agent's choice, held until its next decision
+        self.probs: np.ndarray | None = None
+        self._since: list[np.ndarray] = []  # frames since the last decision
+
+    def restart(self, frame: np.ndarray) -> None:
+        """A new start: the agent sees `frame` alone and decides."""
+        self.actor.reset(frame)
+        self._since = []
+        self._decide(None)
+
+    def observe(self, frame: np.ndarray) -> bool:
+        """One more frame played; the agent decides once it has a decision's frames (True then)."""
+        self._since.append(frame)
+        if len(self._since) < self.actor.frameskip:
+            return False
+        self.decide_pending()
+        return True
+
+    def decide_pending(self) -> None:
+        """Decide now from the frames seen since the last decision (nothing when there are none)."""
+        if self._since:
+            self._decide(np.stack(self._since))
+            self._since = []
+
+    def _decide(self, frames: np.ndarray | None) -> None:
+        self.action, self.probs = self.actor.act(frames)
+
+    def begin(self, loop: PlayLoop) -> None:
+        self.restart(loop.recorder.frame)
+
+    def choose(self, loop: PlayLoop) -> tuple[int, int]:
+        return self.action, NO_LABEL
+
+    def stepped(self, loop: PlayLoop, step: Step) -> None:
+        if not loop.recorder.done:  # a new episode starts with its own first decision
+            self.observe(step.frame)
+
+    def hud(self, loop: PlayLoop) -> dict:
+        return {"action": loop.game.action_names[self.action]}
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
 class PlayLoop:
-    """The window, the emulator and the recorder, driven by pygame events one frame at a time.
+    """The window, the emulator and the recorder, driven by pygame events one frame at a time;
+    `controller` (default: a person playing) decides what each frame plays.
 
     >>> summary = PlayLoop(PlayConfig(game, player="ana", directory=store.demos)).run()
+    >>> summary = PlayLoop(PlayConfig(game, player="agent", record=False), AgentControls(actor)).run()
 
     Tests and scripted players call `start()`, post events, call `tick()`, and `close()`.
     """
 
-    def __init__(self, config: PlayConfig) -> None:
+    def __init__(self, config: PlayConfig, controller: Controller | None = None) -> None:
         self.config = config
         self.game = config.game
+        self.controller: Controller = controller if controller is not None else PersonControls()
         self.speed = config.speed
         self.step_mode = config.step_mode
         self.paused = False
         self.running = False
+        self.stopped = False  # the person quit
         self.stats = PlayStats()
         self.results: list[EpisodeResult] = []
         self.attempts = 0  # episodes started, discarded ones included (each gets its own seed)
+        self.episode_seed = config.seed
         self.recorder: EpisodeRecorder | None = None
         self.view: window.GameView | None = None
         self.env = None
@@ -148,12 +303,10 @@ class PlayLoop:
         self._anchor: float | None = None  # when frame `_anchor_frame` of this stretch was due
         self._anchor_frame = 0
         self._shown: deque[float] = deque(maxlen=61)
-        self._message = ("", 0.0)
+        self._message = ("", 0.0)  # (text, shown until)
         self._stop_requested = False
         self._between_s = 0.0
         self._key_codes: dict[int, str] = {}
-        self.source = "human"  # stored with every episode (DAgger's window modes store "dagger")
-        self.extra: dict = {}  # more metadata stored with every episode
 
     # -- the whole session ------------------------------------------------------------------
 
@@ -181,15 +334,12 @@ class PlayLoop:
         pygame.font.init()
         self._key_codes = {pygame.key.key_code(name): name for name in KEY_BINDINGS}
         self.env = make_env(self.game)  # the frame cap is counted here, in steps (ALE counts reset frames)
-        self.view = self.make_view(self.env.observation_space.shape)
+        self.view = window.GameView(self.env.observation_space.shape, self.game.action_names, scale=self.config.scale,
+                                    probs_panel=self.controller.panel, title=self.config.title)
         self.running = True
         self.start_episode()
         if self.view.scale != self.view.scale_asked:
-            self._message = (f"scale {self.view.scale}: {self.view.scale_asked} does not fit the screen",
-                             time.perf_counter())
-
-    def make_view(self, frame_shape) -> window.GameView:
-        return window.GameView(frame_shape, self.game.action_names, scale=self.config.scale, title=self.config.title)
+            self.say(f"scale {self.view.scale}: {self.view.scale_asked} does not fit the screen")
 
     def close(self) -> None:
         if self.view is not None:
@@ -201,7 +351,7 @@ class PlayLoop:
         pygame.quit()
 
     def summary(self) -> PlaySummary:
-        return PlaySummary(tuple(self.results), self.stats)
+        return PlaySummary(tuple(self.results), self.stats, self.stopped)
 
     # -- one pass of the loop ---------------------------------------------------------------
 
@@ -225,9 +375,10 @@ class PlayLoop:
             self._release_after_frame.clear()
 
     def play_frame(self, begin: float) -> None:
-        """Advance one emulator frame, draw it and show it when due; or, paused, just draw."""
-        if self.wants_to_advance():
-            self.advance()
+        """Advance one emulator frame, draw it and show it when due; or, paused or waiting, just draw."""
+        choice = self.controller.choose(self) if self.wants_to_advance() else None
+        if choice is not None:
+            self.advance(*choice)
             if not self.running:
                 return
             self.draw()
@@ -252,6 +403,7 @@ class PlayLoop:
         return 1.0 / (FRAMES_PER_SECOND * self.speed)
 
     def wants_to_advance(self) -> bool:
+        """Whether the clock runs: not paused, and in step mode a key held."""
         if self.paused:
             return False
         if self.step_mode:
@@ -289,10 +441,13 @@ class PlayLoop:
                 self._pressed.remove(name)
             self._pressed.append(name)
             return
-        name = pygame.key.name(key)
         if key == pygame.K_ESCAPE:
             self.quit()
-        elif key == pygame.K_BACKSPACE:
+            return
+        name = "enter" if key in (pygame.K_RETURN, pygame.K_KP_ENTER) else pygame.key.name(key)
+        if self.controller.key(self, name):
+            return
+        if key == pygame.K_BACKSPACE:
             self.discard_episode()
         elif key in (pygame.K_p, pygame.K_PAUSE):
             self.paused = not self.paused
@@ -300,7 +455,7 @@ class PlayLoop:
         elif key == pygame.K_t:
             self.step_mode = not self.step_mode
             self._anchor = None
-        elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+        elif name == "enter":
             self._advance_key = True
         elif name.strip("[]") in SPEED_KEYS:
             self.set_speed(SPEED_KEYS[name.strip("[]")])
@@ -321,59 +476,71 @@ class PlayLoop:
             self.speed = speed
             self._anchor = None
 
-    def held(self) -> tuple[list[str], bool]:
-        """(directions held, oldest press first; FIRE held) from the physical keys held."""
-        logical = [KEY_BINDINGS[name] for name in self._pressed]
-        directions: list[str] = []
-        for d in reversed(logical):  # a direction held on two keys counts from its latest press
-            if d in DIRECTIONS and d not in directions:
-                directions.insert(0, d)
-        return directions, "fire" in logical
+    # -- what the person holds (for controllers) ----------------------------------------------
 
-    def action(self) -> int:
-        directions, fire = self.held()
-        return action_for_keys(self.game, directions, fire)
+    def holding(self) -> bool:
+        """Whether the person holds a game key."""
+        return bool(self._pressed)
+
+    def keys_action(self) -> int:
+        """The action of the game keys held (NOOP when none)."""
+        return action_for_held(self.game, self._pressed)
+
+    def release_keys(self) -> None:
+        """Forget the game keys held: the person must press again (after a rewind)."""
+        self._pressed.clear()
 
     # -- the game ---------------------------------------------------------------------------
 
     def start_episode(self) -> None:
-        seed = self.config.seed + self.attempts
+        """Start the next episode from its seed and tell the controller."""
+        self.episode_seed = self.config.seed + self.attempts
         self.attempts += 1
-        self.recorder = EpisodeRecorder(self.game, seed=seed, player=self.config.player, env=self.env,
-                                        source=self.source, extra=self.extra, max_frames=self.config.max_frames)
-        self.recorder.reset()  # with a seed, ale-py reloads the ROM: ~0.1 s between episodes
-        self._anchor = None
+        self.record()  # with a seed, ale-py reloads the ROM: ~0.1 s between episodes
+        self.controller.begin(self)
 
-    def advance(self) -> None:
-        """Play one emulator frame with the action held, and record it."""
+    def record(self, *, player: str | None = None, extra: dict | None = None, state: bytes | None = None,
+               frame: np.ndarray | None = None) -> EpisodeRecorder:
+        """Start a new recording of this episode: from its seed, or from a saved state and its screen.
+
+        `extra` adds to the config's metadata. A controller calls this to record an episode in
+        several stretches (a rewind); the loop saves only the one it holds when the episode ends.
+        """
+        c = self.config
+        self.recorder = EpisodeRecorder(self.game, seed=self.episode_seed, player=player or c.player, source=c.source,
+                                        env=self.env, extra={**c.extra, **(extra or {})}, max_frames=c.max_frames)
+        self.recorder.reset(state=state, frame=frame)
+        self._anchor = None
+        return self.recorder
+
+    def advance(self, action: int, label: int) -> None:
+        """Play one emulator frame and record it; the controller sees the step."""
         speed = STEP_MODE if self.step_mode else self.speed
-        self.recorder.step(self.action(), speed=speed)
+        step = self.recorder.step(action, label=label, speed=speed)
         self.stats.frames += 1
-        if self.recorder.done:
+        self.controller.stepped(self, step)
+        if self.running and self.recorder is not None and self.recorder.done:
             self.finish_episode()
 
     def finish_episode(self) -> None:
-        """Save the episode that just ended (game over or frame cap); start the next or stop."""
+        """Save the episode that just ended; start the next or stop."""
         begin = time.perf_counter()
         try:
-            self._finish_episode()
+            result = self.save_episode()
+            self.controller.saved(self, result)
+            self.say(f"episode {result.number} {'saved' if result.path else 'over'}: score {result.score:,.0f}")
+            if self.config.episodes is not None and len(self.results) >= self.config.episodes:
+                self.running = False
+            else:
+                self.start_episode()
         finally:
             self._between_s += time.perf_counter() - begin
             self.stats.between_s.append(time.perf_counter() - begin)
 
-    def _finish_episode(self) -> None:
-        result = self.save_episode()
-        self._message = (f"episode {result.number} {'saved' if result.path else 'over'}: "
-                         f"score {result.score:,.0f}", time.perf_counter())
-        if self.config.episodes is not None and len(self.results) >= self.config.episodes:
-            self.running = False
-            return
-        self.start_episode()
-
     def save_episode(self) -> EpisodeResult:
         rec = self.recorder
         begin = time.perf_counter()
-        path = rec.save(self.config.directory) if self.config.record else None
+        path = rec.save(self.config.directory) if self.config.record and rec.length else None
         if path is not None:
             self.stats.save_s.append(time.perf_counter() - begin)
         result = EpisodeResult(len(self.results) + 1, path, rec.length, rec.score, rec.ended or "quit", rec.seed)
@@ -384,7 +551,7 @@ class PlayLoop:
     def discard_episode(self) -> None:
         """Throw the episode in progress away and start it again (the same episode number)."""
         self.stats.discarded += 1
-        self._message = ("episode discarded: starting again", time.perf_counter())
+        self.say("episode discarded: starting again")
         begin = time.perf_counter()
         self.start_episode()
         self._between_s += time.perf_counter() - begin
@@ -394,34 +561,40 @@ class PlayLoop:
         if not self.running:
             return
         self.running = False
-        if self.recorder is not None and self.recorder.length > 0:
-            self.save_episode()
+        self.stopped = True
+        if self.recorder is not None:
+            result = self.save_episode() if self.recorder.length > 0 else None
+            self.controller.saved(self, result)
 
     def _request_stop(self, signum, frame) -> None:
         self._stop_requested = True
 
     # -- showing it -------------------------------------------------------------------------
 
+    def say(self, text: str, *, hold: bool = False) -> None:
+        """Show `text` in the HUD for a few seconds, or with `hold` until the next message."""
+        self._message = (text, math.inf if hold else time.perf_counter() + MESSAGE_SECONDS)
+
     def hud(self) -> dict:
         rec = self.recorder
-        directions, fire = self.held()
         if self.paused:
             mode = "PAUSED"
         elif self.step_mode:
             mode = f"STEP {self.speed:.0%}" + ("" if self.wants_to_advance() else " (hold a key)")
         else:
             mode = f"{self.speed:.0%}"
-        text, since = self._message
-        return {
+        text, until = self._message
+        hud = {
             "score": rec.score,
             "lives": rec.lives,
             "episode": len(self.results) + 1,
-            "action": self.game.action_names[self.action()],
             "fps": self.fps(),
             "rec": self.config.record,
             "mode": mode,
-            "message": text if text and time.perf_counter() - since < MESSAGE_SECONDS else "",
+            "message": text if time.perf_counter() < until else "",
         }
+        hud.update(self.controller.hud(self))
+        return hud
 
     def fps(self) -> float:
         """Emulator frames shown per second, over the last second or so."""
@@ -430,7 +603,13 @@ class PlayLoop:
         return (len(self._shown) - 1) / (self._shown[-1] - self._shown[0])
 
     def draw(self) -> None:
-        self.view.draw(self.recorder.frame, self.hud())
+        self.view.draw(self.recorder.frame, self.hud(), probs=self.controller.probs)
+
+    def show(self) -> None:
+        """Draw and show the window now (before a moment's work, e.g. a rewind's search)."""
+        if self.view is not None:
+            self.draw()
+            self.present()
 
     def wait_for_due_time(self, work: float) -> None:
         """Wait until this frame is due; count it dropped when it is a whole period late."""

@@ -7,6 +7,8 @@ One view serves every screen that shows a game:
 - `mimic watch`: the agent plays; pass the policy's probabilities and the bars show them.
 - `watch --video`: `GameView(..., headless=True)` draws into an off-screen surface with no
   display at all, and `to_array()` hands back each composed picture as uint8 RGB.
+- DAgger's human modes: `draw_choice` draws an action as an arrow under the bars (the agent's
+  choice, the person's answer); `ask` runs the review mode's question screen.
 
     >>> view = GameView(frame_shape=(210, 160), action_names=game.action_names, scale=4)
     >>> view.draw(frame, {"score": 120, "lives": 3, "episode": 1, "action": "LEFT", "fps": 60.0,
@@ -18,10 +20,13 @@ The window's events (keys, closing) stay on pygame's event queue for the caller 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +35,9 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 # The X11 window class (desktops group windows by it; `xdotool search --classname mimic`).
 os.environ.setdefault("SDL_VIDEO_X11_WMCLASS", "mimic")
 import pygame  # noqa: E402
+
+from recorder.games import FRAMES_PER_SECOND, Game  # noqa: E402
+from recorder.keys import KEY_BINDINGS, action_for_held  # noqa: E402
 
 DEFAULT_SCALE = 4
 HUD_HEIGHT = 44
@@ -43,6 +51,7 @@ RED = (230, 40, 40)
 AMBER = (250, 190, 60)
 BAR = (70, 150, 230)
 BAR_CHOSEN = (250, 190, 60)
+GREEN = (90, 220, 120)
 
 
 class NoDisplayError(RuntimeError):
@@ -107,6 +116,7 @@ class GameView:
         pygame.font.init()
         if not headless:
             check_display()
+            pygame.display.init()
             scale = self._fit_screen(scale, panel_w)
         self.scale = scale
         game_w, game_h = width * scale, height * scale
@@ -160,6 +170,35 @@ class GameView:
         self._draw_hud(hud)
         if self._panel is not None:
             self._draw_probs(probs, action_names or self.action_names, hud.get("action"))
+
+    def draw_choice(self, action_name: str, who: str, color, *, row: int) -> None:
+        """Draw an action as an arrow (a ring for no move, a dot for FIRE) in the panel under the
+        bars, labelled `who`; `row` 0 is the first place under the bars, 1 the next."""
+        if self._panel is None:
+            return
+        x0 = self.size[0] - PANEL_WIDTH
+        y0 = HUD_HEIGHT + 8 + len(self.action_names) * 26 + 24 + row * 120
+        cx, cy, r = x0 + 150, y0 + 50, 40
+        surface = self.surface
+        label = self._text(who, color)
+        surface.blit(label, (x0 + 12, cy - label.get_height() // 2))
+        name = action_name.upper()
+        dx = (1 if "RIGHT" in name else 0) - (1 if "LEFT" in name else 0)
+        dy = (1 if "DOWN" in name else 0) - (1 if "UP" in name else 0)
+        if dx == 0 and dy == 0:
+            pygame.draw.circle(surface, color, (cx, cy), r // 2, 5)
+        else:
+            norm = math.hypot(dx, dy)
+            ux, uy = dx / norm, dy / norm
+            tip = (cx + ux * r, cy + uy * r)
+            tail = (cx - ux * r, cy - uy * r)
+            pygame.draw.line(surface, color, tail, tip, 9)
+            px, py = -uy, ux
+            head = [tip, (tip[0] - ux * 22 + px * 16, tip[1] - uy * 22 + py * 16),
+                    (tip[0] - ux * 22 - px * 16, tip[1] - uy * 22 - py * 16)]
+            pygame.draw.polygon(surface, color, head)
+        if "FIRE" in name:
+            pygame.draw.circle(surface, color, (cx, cy), 9)
 
     def present(self) -> None:
         """Show the composed picture in the window (nothing to do off-screen)."""
@@ -246,3 +285,85 @@ class GameView:
             pygame.draw.rect(panel, (40, 40, 52), (bar_x, y, bar_w, row - 8))
             pygame.draw.rect(panel, color, (bar_x, y, round(bar_w * float(np.clip(p, 0, 1))), row - 8))
             panel.blit(self._text(f"{p:4.0%}", DIM, small=True), (bar_x + bar_w + 6, y))
+
+
+# ---------------------------------------------------------------------------------------------
+# Between the games: events outside a play loop, and the review mode's question screen
+
+
+def stop_requested() -> bool:
+    """Read the queued events; True when one asks to stop (Esc, or the window closed). Other keys are dropped."""
+    stop = False
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
+            stop = True
+    return stop
+
+
+def shutdown() -> None:
+    """Close every window and pygame itself."""
+    pygame.quit()
+
+
+@dataclass(frozen=True)
+class Question:
+    """One paused state to label: the screen, the agent's probabilities and choice, what the HUD says."""
+
+    frame: np.ndarray
+    probs: np.ndarray
+    agent: int  # the agent's action there (Enter accepts it)
+    hud: Mapping[str, object]
+
+
+def ask(view: GameView, game: Game, questions: Sequence[Question], *, realtime: bool = True
+        ) -> tuple[list[int | None], bool]:
+    """Show each question paused until the person answers; (answers, stopped).
+
+    Game keys pressed and released: that action is the answer (several held: as in play). Enter:
+    the agent's choice. Tab: skipped (None). Backspace: back to the previous question. Esc or
+    closing the window stops: the answers so far come back with `stopped` True.
+    """
+    codes = {pygame.key.key_code(name): name for name in KEY_BINDINGS}
+    answers: list[int | None] = [None] * len(questions)
+    index, held, pending = 0, [], None
+    while index < len(questions):
+        while index < len(questions):  # one event at a time: those after the last answer stay queued
+            event = pygame.event.poll()
+            if event.type == pygame.NOEVENT:
+                break
+            if event.type == pygame.QUIT:
+                return answers, True
+            if event.type == pygame.KEYDOWN:
+                name = codes.get(event.key)
+                if name is not None:
+                    if name not in held:
+                        held.append(name)
+                    pending = action_for_held(game, held)
+                elif event.key == pygame.K_ESCAPE:
+                    return answers, True
+                elif event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+                    answers[index] = questions[index].agent
+                    index, held, pending = index + 1, [], None
+                elif event.key == pygame.K_TAB:
+                    answers[index] = None
+                    index, held, pending = index + 1, [], None
+                elif event.key == pygame.K_BACKSPACE and index > 0:
+                    index, held, pending = index - 1, [], None
+                    answers[index] = None
+            elif event.type == pygame.KEYUP:
+                name = codes.get(event.key)
+                if name in held:
+                    held.remove(name)
+                    if not held and pending is not None:
+                        answers[index] = pending
+                        index, pending = index + 1, None
+        if index < len(questions):
+            q = questions[index]
+            view.draw(q.frame, {"question": f"{index + 1}/{len(questions)}", **q.hud}, probs=q.probs)
+            view.draw_choice(game.action_names[q.agent], "agent", AMBER, row=0)
+            if pending is not None:
+                view.draw_choice(game.action_names[pending], "you", GREEN, row=1)
+            view.present()
+            if realtime:
+                time.sleep(1.0 / FRAMES_PER_SECOND)
+    return answers, False

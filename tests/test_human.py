@@ -16,14 +16,10 @@ from agent.dagger import finished_rollouts
 from agent.obs import ObsConfig, decision_labels
 from agent.policy import Policy, PolicyConfig, load_checkpoint, save_checkpoint
 from recorder.games import make_env, resolve_game
-from recorder.human import (
-    HumanConfig,
-    LabellingStopped,
-    ReviewCollector,
-    RewindCollector,
-    TakeoverCollector,
-    labelled_decisions,
-)
+from agent.dagger.human import HumanConfig, LabellingStopped, labelled_decisions
+from agent.dagger.review import ReviewCollector
+from agent.dagger.rewind import RewindCollector
+from agent.dagger.takeover import TakeoverCollector
 from recorder.recording import verify_episode
 from recorder.store import NO_LABEL, load_episode
 from recorder.window import pygame
@@ -223,7 +219,7 @@ def test_review_budget_is_shared_by_the_rounds_rollouts(checkpoint, tmp_path):
 def play_until_prompt(loop, limit: int = 3000) -> None:
     for _ in range(limit):
         loop.tick()
-        if loop.phase == "prompt":
+        if loop.controller.phase == "prompt":
             return
     raise AssertionError(f"the agent did not lose a life in {limit} frames")
 
@@ -251,10 +247,11 @@ def test_rewind_hands_the_game_back_seconds_before_the_lost_life(checkpoint, tmp
         checkpoint, round_index=1, folder=tmp_path, first=0, episodes=1)
     loop.start()
     try:
+        rewind = loop.controller
         play_until_prompt(loop)
-        lost_at = loop._pending.length
-        span = loop._span
-        to, mattered, loss = loop.last_rewind
+        lost_at = rewind.pending.length
+        span = rewind.span
+        to, mattered, loss = rewind.last_rewind
         assert loss == lost_at and span == lost_at - to
         assert mattered - to == 60  # one second before the last moment that mattered
         assert loss - mattered > 100  # Pac-Man's death animation (~2.2 s) is not counted
@@ -266,9 +263,9 @@ def test_rewind_hands_the_game_back_seconds_before_the_lost_life(checkpoint, tmp
         ticks(loop, 10)
         down(pygame.K_s)
         ticks(loop, 5)
-        assert loop.phase == "human" and loop.hud()["control"] == "YOU"
+        assert rewind.phase == "human" and loop.hud()["control"] == "YOU"
         ticks(loop, span - 40)  # the rewound span is played: the agent takes over
-        assert loop.phase == "agent"
+        assert rewind.phase == "agent"
         ticks(loop, 30)
         down(pygame.K_ESCAPE)
         loop.tick()
@@ -305,7 +302,7 @@ def test_rewind_hands_the_game_back_seconds_before_the_lost_life(checkpoint, tmp
         assert result.ok, result.message
     assert np.array_equal(after.frames[0], person.frames[-1])  # the agent goes on from where the person left it
     assert finished_rollouts(tmp_path) == 1
-    [rollout] = loop.rollouts
+    [rollout] = rewind.rollouts
     assert rollout.expert_decisions == labelled_decisions(person.labels, 4)[1] == -(-span // 4)
 
 
@@ -319,11 +316,11 @@ def test_rewind_enter_gives_control_back(checkpoint, tmp_path):
         ticks(loop, 12)
         down(pygame.K_RETURN)  # hand back early
         loop.tick()
-        assert loop.phase == "agent"
+        assert loop.controller.phase == "agent"
         play_until_prompt(loop)
         down(pygame.K_RETURN)  # at the prompt: skip this rewind, the agent goes on after the lost life
         loop.tick()
-        assert loop.phase == "agent"
+        assert loop.controller.phase == "agent"
         down(pygame.K_ESCAPE)
         loop.tick()
     finally:
@@ -345,15 +342,17 @@ def test_bad_settings_are_refused_with_what_was_expected():
 
 
 def test_without_takeover_keys_do_not_drive_the_agent_and_the_frame_cap_holds(checkpoint, tmp_path):
-    from recorder.agent_loop import AgentLoop, watch_config
+    from recorder.play import AgentControls, PlayConfig, PlayLoop
 
-    config = watch_config(PACMAN, scale=1, speed=1.0, seed=2, episodes=1, record_to=tmp_path, max_frames=20)
-    loop = AgentLoop(replace_realtime(config), make_actor(checkpoint))
+    config = PlayConfig(PACMAN, player="agent", seed=2, scale=1, episodes=1, directory=tmp_path, max_frames=20,
+                        realtime=False, title="mimic watch")
+    agent = AgentControls(make_actor(checkpoint))
+    loop = PlayLoop(config, agent)
     loop.start()
     try:
         down(pygame.K_RIGHT)
         ticks(loop, 5)
-        assert "control" not in loop.hud() and loop.hud()["action"] == PACMAN.action_names[loop.agent_action]
+        assert "control" not in loop.hud() and loop.hud()["action"] == PACMAN.action_names[agent.action]
         ticks(loop, 25)
     finally:
         loop.close()
@@ -362,12 +361,6 @@ def test_without_takeover_keys_do_not_drive_the_agent_and_the_frame_cap_holds(ch
     episode = load_episode(path, frames=False)
     assert len(episode) == 20 and episode.info.ended == "frame_cap"
     assert (episode.labels == NO_LABEL).all() and episode.actions.tolist() != [A["RIGHT"]] * 20
-
-
-def replace_realtime(config):
-    import dataclasses
-
-    return dataclasses.replace(config, realtime=False)
 
 
 def test_cli_human_expert_without_a_display_is_one_clear_line(checkpoint, tmp_path, monkeypatch):
@@ -410,3 +403,34 @@ def test_cli_esc_in_the_window_stops_dagger_with_how_to_continue(checkpoint, tmp
     assert "mode rewind" in result.output and "Enter" in result.output  # told before the window opened
     assert "stopped in round 1" in result.output and "run the same command again" in result.output
     assert not (store.dagger / "round-001" / "round.json").exists()
+
+
+def test_cli_watch_plays_the_episodes_asked_in_the_window(checkpoint, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    from recorder.store import GameStore
+
+    store = GameStore(tmp_path / "data", "pacman")
+    store.models.mkdir(parents=True)
+    shutil.copy(checkpoint, store.models / "best.pt")
+    result = CliRunner().invoke(app, ["watch", "--game", "pacman", "--episodes", "2", "--max-frames", "30",
+                                      "--scale", "1", "--data", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    assert "episode 1: score" in result.output and "episode 2: score" in result.output
+    assert result.output.count("30 frames (frame_cap)") == 2
+    assert list(tmp_path.rglob("*.npz")) == []  # watching records nothing
+
+
+def test_the_human_modes_never_import_pygame_themselves():
+    import ast
+
+    for mode in ("human", "takeover", "review", "rewind"):
+        source = (Path(__file__).resolve().parent.parent / "agent" / "dagger" / f"{mode}.py").read_text()
+        imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(source))
+                    if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(source))
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert "pygame" not in imported and "torch" not in imported, mode
