@@ -6,7 +6,7 @@ episode file is saved as the store writes it. Side by side, in the same run, the
 go through numpy's savez_compressed as the reference. Raw RGB = frames x height x width x 3 bytes.
 The file holds everything (actions, labels, ALE states ...), not only the frames.
 
-    python bench/compression.py --frames 3000 --games mspacman pacman
+    python -m bench.compression --frames 3000 --games mspacman pacman
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ import argparse
 import io
 import os
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from recorder.games import resolve_game  # noqa: E402
-from recorder.recording import EpisodeRecorder  # noqa: E402
-from recorder.store import load_episode  # noqa: E402
+from recorder.games import resolve_game
+from recorder.recording import EpisodeRecorder
+from recorder.store import load_episode
 
 
 def record(game_name: str, frames: int, directory: Path) -> tuple[list[Path], list[np.ndarray]]:

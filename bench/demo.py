@@ -1,6 +1,6 @@
 """The headless pipeline (`mimic demo`, what `make demo` runs), timed and scored over several seeds.
 
-    python bench/demo.py --game pacman --seeds 0,1,2
+    python -m bench.demo --game pacman --seeds 0,1,2
 
 Each seed runs the whole demo in a fresh temporary folder exactly as `mimic demo --seed S`
 does (the video left out): expert demonstrations, behavioural cloning, two DAgger rounds with
@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.demo import DemoConfig, run_demo  # noqa: E402
-from recorder.games import resolve_game  # noqa: E402
-from recorder.store import GameStore  # noqa: E402
+from agent.demo import DemoConfig, run_demo
+from recorder.games import resolve_game
+from recorder.store import GameStore
 
 
 def main() -> None:

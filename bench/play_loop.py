@@ -10,7 +10,7 @@ Saving and restarting between episodes (game over) is timed separately.
 Part 2, the clock: --realtime-frames frames of the same loop keeping real time (60 frames/s),
 with the frames it dropped and how far its clock drifted from frames/60 s.
 
-    python bench/play_loop.py --game pacman --frames 10000 --realtime-frames 600
+    python -m bench.play_loop --game pacman --frames 10000 --realtime-frames 600
 """
 
 from __future__ import annotations
@@ -18,19 +18,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from recorder.games import FRAMES_PER_SECOND, resolve_game  # noqa: E402
-from recorder.play import PlayConfig  # noqa: E402
-from recorder.scripted import play_scripted  # noqa: E402
+from recorder.games import FRAMES_PER_SECOND, resolve_game
+from recorder.play import PlayConfig
+from recorder.scripted import play_scripted
 
 BUDGET_MS = 1000.0 / FRAMES_PER_SECOND
 

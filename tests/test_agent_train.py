@@ -208,30 +208,25 @@ def test_a_seeded_cpu_run_repeats_exactly_and_resume_continues_it(tmp_path):
         train(game, paths, tmp_path / "c", replace(config, epochs=3, augment=False, seed=6), resume=True)
 
 
-def test_a_bench_takes_a_finished_training_and_resumes_one_cut_short(tmp_path):
-    from bench.planner_demos import cut_short, trained_before
-
+def test_a_training_cut_short_resumes_to_its_end_and_a_finished_one_resumes_as_it_is(tmp_path):
     game = resolve_game("pacman")
     paths = [record_scripted("pacman", tmp_path / "demos", frames=96, seed=s) for s in range(3)]
     config = TrainConfig(epochs=2, batch_size=16, seed=5, device="cpu", threads=1)
 
-    def interrupt(_metrics) -> None:  # the bench is killed once the first epoch is saved
+    def interrupt(_metrics) -> None:  # killed once the first epoch is saved
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         train(game, paths, tmp_path / "run", config, on_epoch=interrupt)
-    assert trained_before(tmp_path / "run", paths, config) is None
-    assert cut_short(tmp_path / "run", paths, config) == 1
-    # neither on other episodes, nor with other settings: that is another training
-    assert cut_short(tmp_path / "run", paths[:2], config) == 0
-    assert cut_short(tmp_path / "run", paths, replace(config, seed=6)) == 0
-    assert cut_short(tmp_path / "empty", paths, config) == 0
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["meta"]["epoch"] == 1
     finished = train(game, paths, tmp_path / "run", config, resume=True)
-    assert trained_before(tmp_path / "run", paths, config) == finished.history[-1]
-    assert cut_short(tmp_path / "run", paths, config) == 0
-    # asked for more epochs, the finished training is one cut short of them
-    assert trained_before(tmp_path / "run", paths, replace(config, epochs=3)) is None
-    assert cut_short(tmp_path / "run", paths, replace(config, epochs=3)) == 2
+    assert [m.epoch for m in finished.history] == [1, 2]
+    weights = torch.load(finished.last_checkpoint, weights_only=True)["state_dict"]
+    # resumed again, a finished training has nothing left to train: it is returned as it is
+    again = train(game, paths, tmp_path / "run", config, resume=True)
+    assert again.history == finished.history
+    kept = torch.load(again.last_checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(weights[k], kept[k]) for k in weights)
 
 
 def test_a_resume_takes_the_saved_runs_settings_where_none_are_given(tmp_path):

@@ -1,7 +1,7 @@
 """Benchmark of the planning expert: score per episode and decisions per second on one core.
 
-    python bench/expert.py --game mspacman --budgets 1000,2000 --episodes 2 --workers 2
-    python bench/expert.py --game pacman --budgets 1000 --episodes 2 --max-frames 20000
+    python -m bench.planner --game mspacman --budgets 1000,2000 --episodes 2 --workers 2
+    python -m bench.planner --game pacman --budgets 1000 --episodes 2 --max-frames 20000
 
 Each episode runs in its own process (one core each, `--workers` at a time) at the recording
 settings (frameskip 1, sticky actions off), the expert deciding every 4 frames. Reported per
@@ -15,19 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import ale_py  # noqa: E402
-import numpy as np  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import ale_py
+import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from agent.planner import Expert, ExpertConfig, play_episodes  # noqa: E402
-from recorder.games import resolve_game  # noqa: E402
+from agent.planner import Expert, ExpertConfig, play_episodes
+from recorder.games import resolve_game
 
 
 def main() -> None:
