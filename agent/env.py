@@ -29,7 +29,7 @@ import numpy as np
 from ale_py import roms
 from gymnasium.vector.utils import batch_space
 
-from agent.obs import ObsConfig, pool_frames
+from agent.obs import ObsConfig, grayscale, resize
 from recorder.games import Game
 from recorder.recording import EpisodeRecorder
 
@@ -49,14 +49,19 @@ def screen_shape(rom: str) -> tuple[int, int]:
 
 
 class _ProtocolSource:
-    """Frames from ale-py's AtariVectorEnv at frameskip 1: the screen as drawn, RGB, nothing pooled."""
+    """Frames from ale-py's AtariVectorEnv at frameskip 1: the screen as drawn, nothing pooled.
 
-    def __init__(self, game: Game, n: int, *, sticky: float, noop_max: int, max_frames: int) -> None:
+    Gray (`rgb=False`) comes from the emulator's own gray palette, which is OpenCV's RGB2GRAY of
+    its colours (a test holds the two equal): a third of the bytes of RGB, and no conversion here.
+    """
+
+    def __init__(self, game: Game, n: int, *, sticky: float, noop_max: int, max_frames: int, rgb: bool) -> None:
         from ale_py.vector_env import AtariVectorEnv
 
         height, width = screen_shape(game.rom)
+        self.rgb = rgb
         self.envs = AtariVectorEnv(
-            game.rom, n, frameskip=1, stack_num=1, img_height=height, img_width=width, grayscale=False, maxpool=False,
+            game.rom, n, frameskip=1, stack_num=1, img_height=height, img_width=width, grayscale=not rgb, maxpool=False,
             reward_clipping=False, use_fire_reset=False, noop_max=noop_max, repeat_action_probability=sticky,
             max_num_frames_per_episode=max_frames, num_threads=min(n, 2),
         )
@@ -80,6 +85,7 @@ class _RecordingSource:
     """Frames from one `EpisodeRecorder`: every frame stored, one game, no restart."""
 
     num_envs = 1
+    rgb = True
 
     def __init__(self, recorder: EpisodeRecorder) -> None:
         self.recorder = recorder
@@ -115,14 +121,14 @@ class DecisionEnvs(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
         self._stacks = np.zeros((self.num_envs, *obs.shape), dtype=np.uint8)
-        self._frames: np.ndarray | None = None  # (frameskip, n, H, W, 3): the last decision's frames
+        self._frames: list[np.ndarray] = []  # the last decision's frames: (n, H, W, 3) each
         self._played = np.zeros(self.num_envs, dtype=np.int64)  # frames of the last decision, per env
         self._rewards = np.zeros((obs.frameskip, self.num_envs))
         self.scores = np.zeros(self.num_envs)  # of the games in progress
         self.frame_numbers = np.zeros(self.num_envs, dtype=np.int64)  # emulator frames they played (no-ops not counted)
         self.start_frames = np.zeros(self.num_envs, dtype=np.int64)  # emulator frames before the first decision (no-op start)
         self.lives = np.zeros(self.num_envs, dtype=np.int64)
-        self.start_screens: np.ndarray | None = None  # (n, H, W, 3): the screen each game in progress began with
+        self.start_screens: np.ndarray | None = None  # the screen each game in progress began with
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self._start(np.ones(self.num_envs, dtype=bool), *self.source.reset(seed))
@@ -131,8 +137,9 @@ class DecisionEnvs(gym.vector.VectorEnv):
     def _start(self, which: np.ndarray, frames: np.ndarray, numbers: np.ndarray, lives: np.ndarray) -> None:
         if self.start_screens is None:
             self.start_screens = np.empty_like(frames)
+        gray = grayscale(frames) if self.source.rgb else frames
         for i in np.flatnonzero(which):
-            self._stacks[i] = pool_frames(frames[i][None])  # the first decision sees the start alone
+            self._stacks[i] = resize(gray[i])  # the first decision sees the start alone
             self.start_screens[i] = frames[i]
         self.scores[which] = 0.0
         self.start_frames[which] = numbers[which]
@@ -147,11 +154,11 @@ class DecisionEnvs(gym.vector.VectorEnv):
         truncated = np.zeros(n, dtype=bool)
         self._rewards[:] = 0.0
         self._played[:] = k
+        frames_played, grays = [], []
         for f in range(k):
             frames, rewards, term, trunc, numbers, lives = self.source.step(np.where(ended, NOOP, actions))
-            if self._frames is None:
-                self._frames = np.empty((k, *frames.shape), dtype=np.uint8)
-            self._frames[f] = frames
+            frames_played.append(frames)
+            grays.append(grayscale(frames) if self.source.rgb else frames)
             live = ~ended
             self._rewards[f, live] = rewards[live]
             self.frame_numbers[live] = numbers[live] - self.start_frames[live]
@@ -163,11 +170,13 @@ class DecisionEnvs(gym.vector.VectorEnv):
             ended |= now
             if ended.all():
                 break
+        self._frames = frames_played
         reward = self._rewards.sum(axis=0)
         self.scores += reward
-        for i in range(n):
-            self._stacks[i, :-1] = self._stacks[i, 1:]
-            self._stacks[i, -1] = pool_frames(self._frames[: self._played[i], i])
+        self._stacks[:, :-1] = self._stacks[:, 1:]
+        self._stacks[:, -1] = resize(np.maximum.reduce(grays))  # agent.obs.pool_frames of every game at once
+        for i in np.flatnonzero(self._played < len(grays)):  # a game that ended before the decision's last frame
+            self._stacks[i, -1] = resize(np.maximum.reduce([gray[i] for gray in grays[: self._played[i]]]))
         info: dict = {}
         if ended.any():
             info["ended"] = {"score": np.where(ended, self.scores, np.nan),
@@ -177,11 +186,11 @@ class DecisionEnvs(gym.vector.VectorEnv):
         return self._stacks.copy(), reward, terminated, truncated, info
 
     def last_frames(self, i: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """The emulator frames env `i`'s last decision played, and their rewards (for watching)."""
-        if self._frames is None:
-            return np.empty((0, *screen_shape(self.game.rom), 3), dtype=np.uint8), np.empty(0)
-        played = self._played[i]
-        return self._frames[:played, i], self._rewards[:played, i]
+        """The screens env `i`'s last decision played (colour with `rgb`, else gray), and their rewards."""
+        played = min(self._played[i], len(self._frames))
+        frames = [frame[i] for frame in self._frames[:played]]
+        shape = (0, *screen_shape(self.game.rom), 3)[: 4 if self.source.rgb else 3]
+        return (np.stack(frames) if frames else np.empty(shape, dtype=np.uint8)), self._rewards[:played, i]
 
     def states(self) -> list[bytes] | None:
         """The emulator state of each game now, for a look-ahead (recording envs); None otherwise."""
@@ -199,11 +208,16 @@ class DecisionEnvs(gym.vector.VectorEnv):
 
 
 def protocol_envs(game: Game, obs: ObsConfig, n: int, *, sticky: float = STANDARD_STICKY,
-                  noop_max: int = STANDARD_NOOP_MAX, max_frames: int = STANDARD_MAX_FRAMES) -> DecisionEnvs:
-    """`n` games under the evaluation protocol (or other settings), stepped together."""
+                  noop_max: int = STANDARD_NOOP_MAX, max_frames: int = STANDARD_MAX_FRAMES,
+                  rgb: bool = False) -> DecisionEnvs:
+    """`n` games under the evaluation protocol (or other settings), stepped together.
+
+    `rgb`: keep the screens in colour (`last_frames`, `start_screens`: for watching); else gray.
+    """
     if n < 1:
         raise ValueError(f"at least one environment, got {n}")
-    return DecisionEnvs(_ProtocolSource(game, n, sticky=sticky, noop_max=noop_max, max_frames=max_frames), game, obs)
+    source = _ProtocolSource(game, n, sticky=sticky, noop_max=noop_max, max_frames=max_frames, rgb=rgb)
+    return DecisionEnvs(source, game, obs)
 
 
 def recording_env(recorder: EpisodeRecorder, obs: ObsConfig) -> DecisionEnvs:

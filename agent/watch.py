@@ -46,7 +46,7 @@ def agent_frames(
     """Play `episodes` whole games with `policy` in the one decision loop, yielding every emulator frame."""
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
-    envs = protocol_envs(game, obs, 1, sticky=sticky, noop_max=noop_max, max_frames=max_frames)
+    envs = protocol_envs(game, obs, 1, sticky=sticky, noop_max=noop_max, max_frames=max_frames, rgb=True)
     controller = PolicyController(policy, np.random.default_rng(seed), greedy=greedy, temperature=temperature)
     episode, score, step = 1, 0.0, 0
     try:

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.dagger import DaggerConfig, DaggerRunner, PlannerCollector, count_labels
+from agent.dagger import DaggerConfig, DaggerRunner, count_labels
+from agent.dagger.planner import PlannerCollector
 from agent.evaluate import REFERENCES, EvalConfig, evaluate_checkpoint, human_normalized
 from agent.planner import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes
 from agent.policy import read_checkpoint

@@ -16,7 +16,6 @@ import argparse
 import json
 import platform
 import time
-from pathlib import Path
 
 
 import ale_py

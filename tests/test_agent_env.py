@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from agent.env import protocol_envs, recording_env
-from agent.obs import ObsConfig, episode_observations
+from agent.obs import ObsConfig, episode_observations, grayscale
 from agent.rollout import Decisions, RandomController, play
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
@@ -45,7 +45,7 @@ def test_the_protocol_envs_see_what_a_recording_sees_when_nothing_is_random():
     """ale-py's vector env and the recorder's emulator give the same frames, so the same observations."""
     game = resolve_game("pacman")  # a 250-line screen: nothing may resize it before agent.obs does
     config = ObsConfig(stack=4, frameskip=4)
-    fast = protocol_envs(game, config, 1, sticky=0.0, noop_max=0)
+    fast = protocol_envs(game, config, 1, sticky=0.0, noop_max=0, rgb=True)
     recording = recording_env(EpisodeRecorder(game, seed=3, player="agent"), config)
     a, _ = fast.reset(seed=3)
     b, _ = recording.reset(seed=3)
@@ -61,9 +61,28 @@ def test_the_protocol_envs_see_what_a_recording_sees_when_nothing_is_random():
     recording.close()
 
 
+@pytest.mark.parametrize("name", ["pacman", "mspacman"])
+def test_the_emulators_gray_screen_is_opencvs_gray_of_its_colour_screen(name):
+    """Evaluation reads the emulator's gray screen; training converts the recorded colours with OpenCV."""
+    game = resolve_game(name)
+    gray = protocol_envs(game, ObsConfig(), 2, sticky=0.0, noop_max=0)
+    colour = protocol_envs(game, ObsConfig(), 2, sticky=0.0, noop_max=0, rgb=True)
+    a, _ = gray.reset(seed=4)
+    b, _ = colour.reset(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        actions = rng.integers(game.n_actions, size=2)
+        a, *_ = gray.step(actions)
+        b, *_ = colour.step(actions)
+        assert np.array_equal(a, b)
+        assert np.array_equal(gray.last_frames(1)[0], grayscale(colour.last_frames(1)[0]))
+    gray.close()
+    colour.close()
+
+
 def test_protocol_games_start_after_random_noops_and_step_a_decision_of_frameskip_frames():
     game = resolve_game("pacman")
-    envs = protocol_envs(game, ObsConfig(), 4)
+    envs = protocol_envs(game, ObsConfig(), 4, rgb=True)
     observations, _ = envs.reset(seed=0)
     assert observations.shape == (4, 4, 84, 84) and observations.dtype == np.uint8
     assert len(set(envs.start_frames.tolist())) > 1  # the no-op starts differ
@@ -92,4 +111,19 @@ def test_asking_for_no_games_is_refused():
     envs = protocol_envs(resolve_game("pacman"), ObsConfig(), 1)
     with pytest.raises(ValueError, match="games must be at least 1"):
         next(play(envs, RandomController(5, np.random.default_rng()), games=0))
+    envs.close()
+
+
+def test_games_pooled_together_see_what_each_would_alone():
+    from agent.obs import pool_frames
+
+    envs = protocol_envs(resolve_game("pacman"), ObsConfig(), 3, rgb=True)
+    envs.reset(seed=1)
+    rng = np.random.default_rng(2)
+    for _ in range(30):
+        observations, *_ = envs.step(rng.integers(5, size=3))
+    for i in range(3):
+        frames, _ = envs.last_frames(i)
+        assert len(frames) == 4 and np.array_equal(observations[i, -1], pool_frames(frames))
+    assert not np.array_equal(observations[0], observations[1])  # three games, not one
     envs.close()

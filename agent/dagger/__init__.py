@@ -127,8 +127,8 @@ def finished_rollouts(folder: Path) -> int:
 class Collector(Protocol):
     """Plays a round's rollouts with the policy of `checkpoint` and stores them labelled in `folder`.
 
-    The planner's collector is `agent.dagger.planner.PlannerCollector`; the human modes' are
-    handed in by the CLI.
+    The planner's is `agent.dagger.planner.PlannerCollector`; a person's are in
+    `agent.dagger.takeover`, `agent.dagger.review` and `agent.dagger.rewind`.
     """
 
     def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,

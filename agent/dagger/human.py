@@ -26,7 +26,6 @@ is raised, so the command can end and a re-run continue.
 from __future__ import annotations
 
 import importlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +33,13 @@ from pathlib import Path
 import numpy as np
 from ale_py import ALEState
 
+from agent.obs import decision_labels
+from agent.rollout import Rollout
 from recorder import window
 from recorder.games import FRAMES_PER_SECOND, Game
 from recorder.play import Actor, PlayConfig
 from recorder.recording import rollout_seed
-from recorder.store import NO_LABEL, load_episode
+from recorder.store import load_episode
 
 ActorFactory = Callable[[Path], Actor]
 MODES = ("takeover", "review", "rewind")
@@ -97,30 +98,14 @@ class HumanConfig:
                           source="dagger", extra={"round": round_index, "mode": mode})
 
 
-@dataclass(frozen=True)
-class HumanRollout:
-    """One rollout labelled by the person (the fields the DAgger runner's `Rollout` has, and more)."""
-
-    path: Path  # the file that ends the rollout
-    score: float
-    frames: int  # emulator frames played
-    decisions: int  # agent decisions stored
-    expert_decisions: int  # decisions the person labelled
-    paths: tuple[Path, ...] = ()  # every file of the rollout
-    asked: int = 0  # review: questions shown
-
-
 def labelled_decisions(labels: np.ndarray, frameskip: int) -> tuple[int, int]:
-    """(decisions, decisions with at least one labelled step) of an episode's per-step labels."""
-    labels = np.asarray(labels)
-    n = math.ceil(len(labels) / frameskip)
-    padded = np.full(n * frameskip, NO_LABEL, dtype=np.int64)
-    padded[: len(labels)] = labels
-    return n, int((padded.reshape(n, frameskip) >= 0).any(axis=1).sum())
+    """(decisions, decisions with a label) of an episode's per-step labels, as the trainer counts them."""
+    decisions = decision_labels(labels, frameskip)
+    return len(decisions), int((decisions >= 0).sum())
 
 
 def rollout_from_files(paths: Sequence[Path], frameskip: int, *, score: float | None = None,
-                       frames: int | None = None, asked: int = 0) -> HumanRollout:
+                       frames: int | None = None, asked: int = 0) -> Rollout:
     """The rollout stored in `paths` (in play order; the last ends it)."""
     decisions = labelled = length = 0
     total = 0.0
@@ -129,8 +114,8 @@ def rollout_from_files(paths: Sequence[Path], frameskip: int, *, score: float | 
         n, k = labelled_decisions(episode.labels, frameskip)
         decisions, labelled, length = decisions + n, labelled + k, length + len(episode)
         total += episode.info.score
-    return HumanRollout(Path(paths[-1]), total if score is None else score, length if frames is None else frames,
-                        decisions, labelled, tuple(Path(p) for p in paths), asked)
+    return Rollout(tuple(Path(p) for p in paths), total if score is None else score,
+                   length if frames is None else frames, decisions, labelled, asked)
 
 
 def actions_matter(env, state: bytes, frames: int, n_actions: int) -> bool:

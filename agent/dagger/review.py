@@ -21,10 +21,10 @@ from agent.dagger.human import (
     ActorFactory,
     HumanConfig,
     HumanMode,
-    HumanRollout,
     LabellingStopped,
     last_that_mattered,
 )
+from agent.rollout import Rollout
 from recorder import window
 from recorder.games import FRAMES_PER_SECOND
 from recorder.play import Actor
@@ -102,7 +102,7 @@ class ReviewCollector:
     # -- the round ----------------------------------------------------------------------------
 
     def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
-                first: int, on_rollout: Callable[[HumanRollout], None]) -> None:
+                first: int, on_rollout: Callable[[Rollout], None]) -> None:
         actor = self.make_actor(Path(checkpoint))
         window.check_display()
         try:
@@ -226,7 +226,7 @@ class ReviewCollector:
     # -- 4. store -----------------------------------------------------------------------------
 
     def store(self, played: PlayedRollout, queries: Sequence[Query], answers: Sequence[int | None],
-              folder: Path) -> HumanRollout:
+              folder: Path) -> Rollout:
         """The answers become the labels of every step of their decisions; all else stays NO_LABEL."""
         rec, k = played.recorder, played.frameskip
         labels = np.full(rec.length, NO_LABEL, dtype=np.int64)
@@ -241,8 +241,7 @@ class ReviewCollector:
             path = rec.save(Path(folder))
         finally:
             rec.close()
-        return HumanRollout(path, score, frames, played.decisions, sum(a is not None for a in answers), (path,),
-                            len(queries))
+        return Rollout((path,), score, frames, played.decisions, sum(a is not None for a in answers), len(queries))
 
 
 MODE = HumanMode("review", TASK, KEYS, ReviewCollector,

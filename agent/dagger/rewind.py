@@ -27,11 +27,11 @@ from agent.dagger.human import (
     ActorFactory,
     HumanConfig,
     HumanMode,
-    HumanRollout,
     LabellingStopped,
     last_that_mattered,
     rollout_from_files,
 )
+from agent.rollout import Rollout
 from recorder.games import FRAMES_PER_SECOND
 from recorder.play import Actor, AgentControls, Controls, EpisodeResult, PlayLoop
 from recorder.recording import EpisodeRecorder, Step
@@ -71,14 +71,14 @@ class RewindControls(Controls):
     panel = True
 
     def __init__(self, actor: Actor, *, rewind_frames: int, max_frames: int, player: str, first: int,
-                 on_rollout: Callable[[HumanRollout], None] = lambda r: None) -> None:
+                 on_rollout: Callable[[Rollout], None] = lambda r: None) -> None:
         self.agent = AgentControls(actor)
         self.rewind_frames = rewind_frames
         self.max_frames = max_frames  # frames per rollout at most, replays included
         self.player = player
         self.first = first
         self.on_rollout = on_rollout
-        self.rollouts: list[HumanRollout] = []
+        self.rollouts: list[Rollout] = []
         self.phase = "agent"
         self.rewinds = 0
         self.last_rewind: tuple[int, int, int] | None = None  # (to, last moment that mattered, loss), in frames
@@ -267,7 +267,7 @@ class RewindCollector:
     make_actor: ActorFactory
 
     def make_loop(self, checkpoint: Path, *, round_index: int, folder: Path, first: int, episodes: int,
-                  on_rollout: Callable[[HumanRollout], None] = lambda r: None) -> PlayLoop:
+                  on_rollout: Callable[[Rollout], None] = lambda r: None) -> PlayLoop:
         c = self.config
         play = c.play_config("rewind", round_index=round_index, folder=folder, first=first, episodes=episodes)
         controls = RewindControls(self.make_actor(Path(checkpoint)), rewind_frames=c.rewind_frames,
@@ -275,7 +275,7 @@ class RewindCollector:
         return PlayLoop(dataclasses.replace(play, max_frames=None), controls)  # the controls cap a rollout
 
     def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
-                first: int, on_rollout: Callable[[HumanRollout], None]) -> None:
+                first: int, on_rollout: Callable[[Rollout], None]) -> None:
         loop = self.make_loop(checkpoint, round_index=round_index, folder=folder, first=first, episodes=episodes,
                               on_rollout=on_rollout)
         loop.run()

@@ -16,10 +16,10 @@ from agent.dagger.human import (
     ActorFactory,
     HumanConfig,
     HumanMode,
-    HumanRollout,
     LabellingStopped,
     rollout_from_files,
 )
+from agent.rollout import Rollout
 from recorder.play import Actor, AgentControls, Controls, EpisodeResult, PlayLoop
 from recorder.recording import Step
 
@@ -83,7 +83,7 @@ class TakeoverCollector:
         return PlayLoop(play, TakeoverControls(self.make_actor(Path(checkpoint)), on_saved))
 
     def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
-                first: int, on_rollout: Callable[[HumanRollout], None]) -> None:
+                first: int, on_rollout: Callable[[Rollout], None]) -> None:
         loop = self.make_loop(checkpoint, round_index=round_index, folder=folder, first=first, episodes=episodes)
         frameskip = loop.controller.agent.actor.frameskip
         loop.controller.on_saved = lambda path: on_rollout(rollout_from_files([path], frameskip))
