@@ -556,7 +556,8 @@ def train(
         def on_plan(plan) -> None:
             progress.update(loading, visible=False)
             progress.update(task, visible=True)
-            console.print(f"[bold]Training[/] {the_game.name} on {plan.episodes} episodes: {describe(plan)}",
+            console.print(f"[bold]Training[/] {the_game.name} on {plan.episodes} episode{'s' * (plan.episodes != 1)}: "
+                          f"{describe(plan)}",
                           highlight=False, soft_wrap=True)
 
         def on_epoch(m) -> None:

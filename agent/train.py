@@ -140,8 +140,7 @@ class TrainPlan:
     episodes: int
     labelled: int  # labelled decisions in the data, training and validation, moot ones included
     networks_why: str
-    mirror: bool  # decisions also seen mirrored left to right
-    symmetric: bool  # the game table marks the screen symmetric
+    mirror: bool  # decisions also seen mirrored left to right: the game table marks the screen symmetric
     average_epochs: float = AVERAGE_EPOCHS
 
 
@@ -489,7 +488,7 @@ class _Trainer:
         self.settings = config  # as asked (networks None: chosen from the data), kept in the checkpoints' meta
         self.config = config = replace(config, networks=networks)
         self.plan = TrainPlan(game.name, config, episodes=len(self.data.paths), labelled=len(self.data.samples()),
-                              networks_why=why, mirror=game.mirror is not None, symmetric=game.symmetric)
+                              networks_why=why, mirror=game.mirror is not None)
         torch.manual_seed(config.seed)
         self.policy = Policy(PolicyConfig(n_actions=game.n_actions, stack=config.obs.stack, ensemble=networks)
                              ).to(self.device)

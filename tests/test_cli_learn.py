@@ -28,7 +28,7 @@ def test_train_with_no_flags_trains_the_recipe_and_says_what_it_chose(data_root,
     trained = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root)], terminal_width=400)
     assert trained.exit_code == 0, trained.output
     said = trained.stdout.splitlines()[0]
-    assert said.startswith("Training pacman on 1 episodes: one network (10 labelled decisions, under 20,000); "
+    assert said.startswith("Training pacman on 1 episode: one network (10 labelled decisions, under 20,000); "
                            "each decision also seen mirrored left to right (pacman's screen is symmetric); "
                            "weights averaged over about the last 5 epochs (avg.pt); 20 epochs, batch 64, lr 0.00025")
     assert "epoch 20:" in trained.stdout and f"averaged (used by default): {store.models / 'avg.pt'}" in trained.stdout
