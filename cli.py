@@ -91,8 +91,11 @@ def resolve(name: str) -> Game:
 
 
 def checkpoint_for(store: GameStore, game: Game, checkpoint: Path | None) -> Path:
-    """`--checkpoint`, else the game's models/best.pt; one line saying what to do when it is missing."""
-    path = checkpoint if checkpoint is not None else store.models / "best.pt"
+    """`--checkpoint`, else the game's averaged weights (models/avg.pt; models/best.pt from a training that
+    kept none); one line saying what to do when it is missing."""
+    path = checkpoint
+    if path is None:
+        path = next((p for p in (store.models / "avg.pt", store.models / "best.pt") if p.is_file()), store.models / "avg.pt")
     if not path.is_file():
         hint = f"train one with `mimic train --game {game.name}`" if checkpoint is None else "check the path"
         fail(f"no checkpoint at {path}: {hint}")
@@ -269,21 +272,14 @@ class ExpertKind(str, Enum):
     human = "human"
 
 
-class Keep(str, Enum):
-    best = "best"
-    last = "last"
-    avg = "avg"
-
-
-class Retrain(str, Enum):
-    warm = "warm"
-    scratch = "scratch"
-
-
 class HumanMode(str, Enum):
     takeover = "takeover"
     review = "review"
     rewind = "rewind"
+
+
+PLANNER = "Planning expert"
+PERSON = "A person labels (--expert human)"
 
 
 @app.command()
@@ -291,39 +287,36 @@ def dagger(
     game: GameOpt,
     rounds: Annotated[int, typer.Option(help="Rounds to have finished; a re-run continues after the last.", min=1)] = 5,
     episodes: Annotated[int, typer.Option(help="Rollouts of the current policy per round.", min=1)] = 2,
-    max_frames: Annotated[int, typer.Option("--max-frames", help="Emulator frames per rollout at most.", min=1)] = 4500,
-    beta0: Annotated[float, typer.Option("--beta0", help="Share of decisions the expert takes in round 1; halves each round.",
-                                         min=0.0, max=1.0)] = 0.5,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs per round (default: 3 more when warm; when "
-                                               "scratch, as many as the starting policy trained).", min=1)] = None,
-    retrain: Annotated[Retrain, typer.Option(help="How a round retrains: warm (from the last round's weights, --epochs "
-                                             "more) or scratch (fresh weights on all the data, as the starting policy "
-                                             "trained). Either way with the starting policy's learning rate, batch and "
-                                             "other training settings.")] = Retrain.warm,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Emulator frames per rollout at most.", min=1)] = 3000,
+    epochs: Annotated[int, typer.Option(help="Training epochs per round, from the last round's weights.", min=1)] = 5,
     eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Evaluation episodes per round.", min=1)] = 10,
     eval_max_frames: Annotated[int, typer.Option("--eval-max-frames", help="Frame cap of evaluation episodes; "
                                                  "the standard is 108,000 (reports say when not).", min=1)] = 108_000,
-    expert: Annotated[ExpertKind, typer.Option(help="Who labels: the planning expert, or you.")] = ExpertKind.planner,
-    mode: Annotated[HumanMode, typer.Option(help="How you label with --expert human.")] = HumanMode.takeover,
-    budget: Annotated[int, typer.Option(help="Planner look-ahead per decision, in emulator frames.", min=1)] = 2000,
-    workers: Annotated[int | None, typer.Option(help="Processes labelling (default: one per core).", min=1)] = None,
-    checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from (default: models/best.pt).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to start from (default: models/avg.pt).")] = None,
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policy in rollouts and evaluations "
-                                               "(<1 sharper: on Pac-Man 0.25 plays better than 1, see BENCHMARKS.md).")] = 1.0,
-    keep: Annotated[Keep, typer.Option(help="Weights each round keeps: best (lowest validation loss), last "
-                                         "(the last epoch's) or avg (averaged over the last epochs; the starting "
-                                         "policy must be trained with --average); which plays better depends on "
-                                         "the data (BENCHMARKS.md).")] = Keep.best,
+                                               "(<1 sharper).")] = 0.25,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
-    queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1)] = 20,
-    rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: a lost life takes the game back "
-                                                  "this far before the last moment an action still mattered.", min=0.25, max=60.0)] = 4.0,
-    speed: Annotated[float, typer.Option(help="--expert human: game speed in the window, 1.0 is real time.",
-                                         min=0.05, max=4.0)] = 1.0,
-    scale: Annotated[int, typer.Option(help="--expert human: window scale (1-8).", min=1, max=8)] = 4,
+    expert: Annotated[ExpertKind, typer.Option(help="Who labels: the planning expert, or you.")] = ExpertKind.planner,
+    beta0: Annotated[float, typer.Option("--beta0", help="Share of decisions the expert takes in round 1; halves each round.",
+                                         min=0.0, max=1.0, rich_help_panel=PLANNER)] = 0.5,
+    budget: Annotated[int, typer.Option(help="Planner look-ahead per decision, in emulator frames.", min=1,
+                                        rich_help_panel=PLANNER)] = 2000,
+    workers: Annotated[int | None, typer.Option(help="Processes labelling (default: one per core).", min=1,
+                                                rich_help_panel=PLANNER)] = None,
+    mode: Annotated[HumanMode, typer.Option(help="How you label: take over, answer questions, or replay a lost life.",
+                                            rich_help_panel=PERSON)] = HumanMode.takeover,
+    queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1,
+                                         rich_help_panel=PERSON)] = 20,
+    rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: seconds a lost life takes "
+                                                  "the game back before the last moment an action still mattered.",
+                                                  min=0.25, max=60.0, rich_help_panel=PERSON)] = 4.0,
+    speed: Annotated[float, typer.Option(help="Game speed in the window, 1.0 is real time.", min=0.05, max=4.0,
+                                         rich_help_panel=PERSON)] = 1.0,
+    scale: Annotated[int, typer.Option(help="Window scale (1-8).", min=1, max=8, rich_help_panel=PERSON)] = 4,
     show_rollouts: Annotated[bool, typer.Option("--show-rollouts/--hide-rollouts",
-                                                help="--mode review: show the agent's rollouts fast-forward.")] = True,
-    player: Annotated[str, typer.Option(help="--expert human: your name, stored with your labels.")] = "human",
+                                                help="--mode review: show the agent's rollouts fast-forward.",
+                                                rich_help_panel=PERSON)] = True,
+    player: Annotated[str, typer.Option(help="Your name, stored with your labels.", rich_help_panel=PERSON)] = "human",
     data: DataOpt = Path("data"),
 ) -> None:
     """DAgger: the policy plays, the expert says what it should have done, the labels join the data, retrain.
@@ -342,7 +335,7 @@ def dagger(
     try:
         config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
                               epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames,
-                              temperature=temperature, keep=keep.value, retrain=retrain.value, seed=seed)
+                              temperature=temperature, seed=seed)
         expert_config = ExpertConfig(budget=budget)
         human_config = _human_config(chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed,
                                      queries=queries, rewind_seconds=rewind_seconds, show_rollouts=show_rollouts,
@@ -372,14 +365,12 @@ def dagger(
             runner = DaggerRunner(chosen, store, start, collector, config, on_event=_dagger_printer(chosen.name),
                                   warn=warn)
             if not human:
-                round_epochs = runner.train_config.epochs
                 console.print(
                     f"DAgger on {chosen.name}: rounds {len(done) + 1}..{rounds}, {episodes} rollout(s) of at most "
                     f"{max_frames:,} frames each, beta "
                     + ", ".join(f"{config.beta(r):.3g}" for r in range(len(done) + 1, rounds + 1))
                     + f" (the share of decisions the expert takes); planner budget {budget:,} frames a decision; "
-                    + (f"each round trains fresh weights for {round_epochs} epochs." if retrain is Retrain.scratch
-                       else f"each round trains {round_epochs} more epochs from the last round's weights."),
+                    + f"each round trains {config.epochs} more epochs from the last round's weights and keeps their average.",
                     highlight=False,
                 )
             bc_score = runner.start_score()
@@ -443,8 +434,12 @@ def _print_human_task(game, mode: str, *, rounds: range, episodes: int, config) 
 
 
 def _dagger_printer(game: str):
+    from agent.train import describe
+
     def on_event(event) -> None:
-        if event.kind == "rollout":
+        if event.kind == "plan":
+            console.print(f"round {event.round}: training {describe(event.detail)}", highlight=False, soft_wrap=True)
+        elif event.kind == "rollout":
             r = event.detail
             console.print(
                 f"round {event.round}: rollout {Path(r.path).name}: {r.frames:,} frames, score {r.score:,.0f}, "
@@ -464,16 +459,9 @@ def _dagger_printer(game: str):
 
 
 def _print_rounds(results, game: str) -> None:
-    table = Table(title=f"{game}: DAgger rounds", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("round", "beta", "+labels", "labels", "val acc", "score", "±95%", "evals", "time"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for r in results:
-        table.add_row(str(r.round), f"{r.beta:.3g}", f"{r.new_labels:,}", f"{r.total_labels:,}", f"{r.val_accuracy:.1%}",
-                      f"{r.score_mean:,.1f}", "-" if r.score_ci95 is None else f"{r.score_ci95:,.1f}", str(r.episodes),
-                      f"{r.seconds:.0f} s")
-    console.print(table)
-    console.print("[dim]+labels: labelled decisions the round added; labels: all in the training set; "
-                  "score: mean over `evals` evaluation episodes[/]", highlight=False)
+    from agent.dagger.rounds import rounds_table
+
+    console.print(rounds_table(results, game=game))
 
 
 def _plus_minus(mean: float, ci95: float | None) -> str:
@@ -489,60 +477,23 @@ def train(
     ctx: typer.Context,
     game: GameOpt,
     data: DataOpt = Path("data"),
-    epochs: Annotated[int, typer.Option(help="Passes over the training episodes.")] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Decisions per gradient step.")] = 64,
+    epochs: Annotated[int, typer.Option(help="Passes over the training decisions.")] = 20,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 2.5e-4,
-    stack: Annotated[int, typer.Option(help="Decisions of history in an observation.")] = 4,
-    frameskip: Annotated[int, typer.Option(help="Emulator frames per decision.")] = 4,
-    class_weights: Annotated[
-        bool, typer.Option("--class-weights/--no-class-weights", help="Weight the loss by inverse action frequency.")
-    ] = False,
-    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random shifts of up to 4 pixels.")] = False,
-    mirror: Annotated[bool, typer.Option(
-        "--mirror/--no-mirror",
-        help="Show each decision mirrored left to right half the time, LEFT and RIGHT swapped in its label: "
-             "twice the data, for games whose maze is the same both ways round (Pac-Man, Ms. Pac-Man; "
-             "not Pong, whose players keep their sides). DAgger rounds train the same way.")] = False,
-    label_sets: Annotated[bool, typer.Option(
-        "--label-sets/--single-labels",
-        help="Learn every action the planner found as good as its label, not the label alone "
-             "(on Pac-Man it clones a worse player: BENCHMARKS.md).")] = False,
-    keep_moot: Annotated[bool, typer.Option(
-        "--keep-moot/--skip-moot",
-        help="Also train on decisions where the planner found every action as good (its label there is only "
-             "the action it held; on Pac-Man leaving them out clones a better player: BENCHMARKS.md).")] = False,
-    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of episodes held out.")] = 0.1,
-    average: Annotated[float, typer.Option(
-        help="Also keep, as models/avg.pt, the weights averaged over about the last this many epochs "
-             "(0: don't). It plays better on Ms. Pac-Man, worse on Pac-Man (BENCHMARKS.md): eval both. "
-             "DAgger rounds train the same way.", min=0.0, max=1000.0)] = 0.0,
-    ensemble: Annotated[int, typer.Option(
-        help="Train this many networks side by side, each from its own initial weights, and act on their "
-             "vote (the mean of their log-probabilities): this many times the training and acting time. "
-             "On 8 Ms. Pac-Man demonstrations 3 did not beat 1; on 32, 3 with --member-batches shuffled "
-             "did, in three seeds of three (BENCHMARKS.md). "
-             "DAgger rounds train the same way.", min=1, max=16)] = 1,
-    member_batches: Annotated[str, typer.Option(
-        "--member-batches",
-        help="What an ensemble's networks train on: shared (the same batches), shuffled (all the "
-             "decisions, each network in its own order) or bootstrap (each its own resample of them, "
-             "with replacement: bagging). Shuffled and bootstrap beat shared on Ms. Pac-Man "
-             "(BENCHMARKS.md).")] = "shared",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Decisions per gradient step.")] = 64,
+    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of episodes held out for validation.")] = 0.1,
+    networks: Annotated[int | None, typer.Option(
+        help="Networks trained side by side, acting on their vote (default: chosen from the data's size).",
+        min=1, max=16)] = None,
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
-    out: Annotated[Path | None, typer.Option(
-        help="Folder for the checkpoints (best.pt, last.pt, avg.pt; default: data/<game>/models). "
-             "Trainings of other seeds in folders of their own can vote as one: `mimic ensemble`.",
-        file_okay=False)] = None,
-    resume: Annotated[bool, typer.Option(
-        "--resume",
-        help="Continue the run saved in last.pt (of --out), with its settings and up to the epochs it was started "
-             "for; of those, only --epochs (the new total), --device and --threads may be given otherwise.")] = False,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
-    threads: Annotated[
-        int | None, typer.Option(help="CPU threads for torch (default: torch's choice; 1 is faster on a busy machine).")
-    ] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch (default: torch's choice).")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the run in models/last.pt with its settings; only --epochs, --device and "
+                         "--threads may differ.")] = False,
 ) -> None:
-    """Behavioural cloning on every episode recorded for the game (demos and DAgger rounds)."""
+    """Behavioural cloning on every episode recorded for the game (demos and DAgger rounds).
+
+    Trains the recipe and says what it chose: an ensemble of networks when the data is large, decisions also seen mirrored when the game's screen is symmetric, and the averaged weights kept as models/avg.pt, which eval, watch and dagger use by default."""
     store = store_for(data, game)
     the_game = resolve(game)
     if not store.episode_paths():
@@ -550,23 +501,16 @@ def train(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from agent.policy import CheckpointError
-    from agent.train import NoDataError, TrainConfig, describe, resumed_config, train_game
+    from agent.train import NoDataError, TrainConfig, describe, epochs_table, recall_table, resumed_config, train_game
 
     try:
-        config = TrainConfig(
-            epochs=epochs, batch_size=batch_size, lr=lr, stack=stack, frameskip=frameskip, val_fraction=val_fraction,
-            class_weights=class_weights, augment=augment, mirror=mirror, label_sets=label_sets, keep_moot=keep_moot,
-            average=average, ensemble=ensemble, member_batches=member_batches, seed=seed, device=device, threads=threads,
-        )
+        config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, networks=networks,
+                             seed=seed, device=device, threads=threads)
         if resume:  # what the command line leaves out, the run being resumed says
             given = [name for name in ctx.params if ctx.get_parameter_source(name).name not in ("DEFAULT", "DEFAULT_MAP")]
-            config = resumed_config(store.models if out is None else out, config, given)
+            config = resumed_config(store.models, config, given)
     except (ValueError, CheckpointError) as exc:
         fail(str(exc))
-    console.print(
-        f"[bold]Training[/] {the_game.name} on {len(store.episode_paths())} episodes: {describe(config)}",
-        highlight=False, soft_wrap=True,
-    )
     columns = (
         TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]:.3f}  acc {task.fields[acc]:.1%}  {task.fields[rate]:,.0f} samples/s"),
@@ -576,144 +520,39 @@ def train(
         loading = progress.add_task("pooling", total=None, epoch="pooling episodes:", loss=0.0, acc=0.0, rate=0.0)
         task = progress.add_task("train", total=None, epoch="-", loss=0.0, acc=0.0, rate=0.0, visible=False)
 
-        def on_load(done: int, total: int) -> None:
-            progress.update(loading, total=total, completed=done)
-
-        started = []
-
-        def on_progress(p) -> None:
-            if not started:
-                started.append(True)
-                progress.update(loading, visible=False)
-                progress.update(task, visible=True)
-            progress.update(task, total=p.batches, completed=p.batch, epoch=f"{p.epoch}/{p.epochs}",
-                            loss=p.loss, acc=p.accuracy, rate=p.samples_per_s)
+        def on_plan(plan) -> None:
+            progress.update(loading, visible=False)
+            progress.update(task, visible=True)
+            console.print(f"[bold]Training[/] {the_game.name} on {plan.episodes} episode{'s' * (plan.episodes != 1)}: "
+                          f"{describe(plan)}",
+                          highlight=False, soft_wrap=True)
 
         def on_epoch(m) -> None:
             val = f"val loss {m.val_loss:.3f} acc {m.val_accuracy:.1%}" if m.val_loss is not None else "no validation episodes"
             if m.avg_val_loss is not None:
                 val += f" (averaged weights: loss {m.avg_val_loss:.3f} acc {m.avg_val_accuracy:.1%})"
-            console.print(
-                f"epoch {m.epoch}: train loss {m.train_loss:.3f} acc {m.train_accuracy:.1%}, {val}",
-                highlight=False, soft_wrap=True,
-            )
+            console.print(f"epoch {m.epoch}: train loss {m.train_loss:.3f} acc {m.train_accuracy:.1%}, {val}",
+                          highlight=False, soft_wrap=True)
 
         try:
-            result = train_game(store, the_game, config, out_dir=out, resume=resume, on_progress=on_progress,
-                                on_epoch=on_epoch, warn=warn, on_load=on_load)
+            result = train_game(
+                store, the_game, config, resume=resume, on_plan=on_plan, on_epoch=on_epoch, warn=warn,
+                on_load=lambda done, total: progress.update(loading, total=total, completed=done),
+                on_progress=lambda p: progress.update(task, total=p.batches, completed=p.batch, epoch=f"{p.epoch}/{p.epochs}",
+                                                      loss=p.loss, acc=p.accuracy, rate=p.samples_per_s))
         except (NoDataError, CheckpointError, ValueError) as exc:
             fail(str(exc))
-    _print_epochs(result, the_game.action_names)
-    if config.ensemble > 1:
-        said = ("train loss is the networks' mean, the accuracies and validation loss their vote's"
-                if config.member_batches == "shared" else
-                "train loss and accuracy are the networks' mean (each on its own batches), validation loss and "
-                "accuracy their vote's")
-        console.print(f"[dim]an ensemble of {config.ensemble}: {said}[/]", highlight=False)
-    best = result.best
+    console.print(epochs_table(result))
+    console.print(recall_table(result, the_game.action_names))
+    moot = f"; {result.moot_samples:,} moot ones left out (every action as good)" if result.moot_samples else ""
     console.print(
         f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "
-        f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}; "
+        f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}{moot}; "
         f"{sum(m.samples_per_s for m in result.history) / len(result.history):,.0f} decisions a second of training.",
-        highlight=False,
-    )
-    if result.moot_samples:
-        console.print(
-            f"{result.moot_samples:,} moot decisions left out (the planner found every action as good there; "
-            "--keep-moot trains on them).", highlight=False, soft_wrap=True,
-        )
-    averaged = "" if result.avg_checkpoint is None else f"; averaged: {result.avg_checkpoint}"
-    console.print(
-        f"best: {result.best_checkpoint} (epoch {best.epoch}); last: {result.last_checkpoint}{averaged}",
         highlight=False, soft_wrap=True,
     )
-
-
-def _print_epochs(result, action_names: tuple[str, ...]) -> None:
-    averaged = any(m.avg_val_loss is not None for m in result.history)
-    table = Table(title="epochs (* best)", title_justify="left", box=box.SIMPLE_HEAD)
-    columns = ["epoch", "train loss", "train acc", "val loss", "val acc"]
-    columns += ["avg loss", "avg acc"] if averaged else []  # on validation too
-    for column in columns:
-        table.add_column(column, justify="right", no_wrap=True)
-    cell = lambda value, form: "-" if value is None else format(value, form)  # noqa: E731
-    for m in result.history:
-        mark = " *" if m.epoch == result.best_epoch else ""
-        row = [f"{m.epoch}{mark}", f"{m.train_loss:.3f}", f"{m.train_accuracy:.1%}", cell(m.val_loss, ".3f"),
-               cell(m.val_accuracy, ".1%")]
-        row += [cell(m.avg_val_loss, ".3f"), cell(m.avg_val_accuracy, ".1%")] if averaged else []
-        table.add_row(*row)
-    console.print(table)
-    if averaged:
-        console.print("[dim]avg: avg.pt, the weights averaged over the last epochs, on validation[/]",
-                      highlight=False)
-    best = result.best
-    where = "validation" if best.val_loss is not None else "training"
-    recall = Table(title=f"recall per action, epoch {best.epoch} ({where} decisions)", title_justify="left",
-                   show_header=False, box=None)
-    for name in action_names:
-        value = best.recall.get(name)
-        bar = "" if value is None else "[cyan]" + "█" * round(value * 30) + "[/]"
-        recall.add_row(name, "no samples" if value is None else f"{value:6.1%}", bar)
-    console.print(recall)
-
-
-@app.command()
-def ensemble(
-    game: GameOpt,
-    checkpoints: Annotated[list[Path], typer.Argument(
-        help="2 to 16 single networks trained for the game (e.g. each training's avg.pt).", show_default=False)],
-    data: DataOpt = Path("data"),
-    out: Annotated[Path | None, typer.Option(
-        help="Where to write the ensemble (default: data/<game>/models/ensemble.pt).", dir_okay=False)] = None,
-) -> None:
-    """Join networks trained apart into one that acts on their vote.
-
-    Train a few seeds, each into its own folder, then join them:
-
-        for s in 1 2 3; do mimic train -g mspacman --seed $s --out runs/s$s; done
-        mimic ensemble -g mspacman runs/s1/best.pt runs/s2/best.pt runs/s3/best.pt
-
-    The ensemble plays, is scored and goes on with DAgger like any checkpoint
-    (`mimic eval --checkpoint ...`); it acts as slowly as its networks together."""
-    store = store_for(data, game)
-    the_game = resolve(game)
-    from agent.ensemble import join
-    from agent.policy import CheckpointError
-
-    path = out if out is not None else store.models / "ensemble.pt"
-    try:
-        joined, members = join(checkpoints, path, the_game)
-    except CheckpointError as exc:
-        fail(str(exc))
-    table = Table(title=f"an ensemble of {len(checkpoints)} networks", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("network", "seed", "weights", "val acc", "trained on"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for number, member in enumerate(members, 1):
-        table.add_row(str(number), *_member_cells(member.meta))
-    console.print(table)
-    for number, member in enumerate(members, 1):
-        console.print(f"{number}: {member.path}", highlight=False, soft_wrap=True)
-    console.print("[dim]val acc: each network on the episodes its own training held out[/]", highlight=False)
-    held_out = joined.meta["val_episodes"]
-    console.print(
-        f"{len(joined.meta['train_episodes'])} episodes trained on by one network or more; "
-        f"{len(held_out)} held out by all (DAgger from it validates on {'those' if held_out else 'new episodes only'}).",
-        highlight=False, soft_wrap=True,
-    )
-    console.print(f"written: {path}; score it with `mimic eval --game {the_game.name} --checkpoint {path}`",
-                  highlight=False, soft_wrap=True)
-
-
-def _member_cells(meta: dict) -> list[str]:
-    """seed, weights, validation accuracy and episodes of one member's checkpoint meta."""
-    metrics, train = meta.get("metrics") or {}, meta.get("train") or {}
-    averaged = "averaged" in meta
-    accuracy = metrics.get("avg_val_accuracy" if averaged else "val_accuracy")
-    epoch = meta.get("epoch")
-    weights = "-" if epoch is None else (f"averaged to epoch {epoch}" if averaged else f"epoch {epoch}")
-    return [str(train.get("seed", "-")), weights, "-" if accuracy is None else f"{accuracy:.1%}",
-            f"{len(meta.get('train_episodes', ()))} episodes"]
+    console.print(f"averaged (used by default): {result.avg_checkpoint}; best: {result.best_checkpoint} "
+                  f"(epoch {result.best.epoch}); last: {result.last_checkpoint}", highlight=False, soft_wrap=True)
 
 
 @app.command("eval")
@@ -722,7 +561,7 @@ def eval_(
     data: DataOpt = Path("data"),
     episodes: Annotated[int, typer.Option(help="Full episodes for the agent, and as many for the random agent.")] = 30,
     envs: Annotated[int, typer.Option(help="Environments stepped together (batched inference).")] = 8,
-    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to score (default: models/best.pt).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to score (default: models/avg.pt).")] = None,
     greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
     temperature: Annotated[float, typer.Option(help="Sampling temperature: below 1 sharper, above 1 flatter.")] = 0.25,
     max_frames: Annotated[
@@ -879,7 +718,7 @@ def _print_play_summary(summary, record: bool) -> None:
 @app.command()
 def watch(
     game: GameOpt,
-    checkpoint: Annotated[Path | None, typer.Option(help="Policy to watch (default: models/best.pt).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Policy to watch (default: models/avg.pt).")] = None,
     video: Annotated[Path | None, typer.Option(help="Render headless to this .mp4 instead of opening a window.")] = None,
     episodes: Annotated[int | None, typer.Option(help="Episodes to play (default: until Esc; 1 with --video).",
                                                  min=1)] = None,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.dagger import DaggerConfig, DaggerRunner, RoundEvent, expert_demo_score, write_plot
+from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, RoundEvent, expert_demo_score, write_plot
 from agent.dagger.planner import PlannerCollector
 from agent.dagger.rounds import RoundResult
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
@@ -31,16 +31,12 @@ class DemoConfig:
     bc_epochs: int = 20
     rounds: int = 2
     rollout_frames: int = 3000
-    round_epochs: int = 6
+    round_epochs: int = WARM_EPOCHS
     round_eval_episodes: int = 4
     eval_episodes: int = 20
     eval_max_frames: int = 108_000
-    # The agent samples its actions at this temperature in rollouts, evaluation and the video: the
-    # planner's Pac-Man labels are noisy, and a policy cloned from them plays close to random when
-    # sampled as is (temperature 1: 23.0 points, random 17.1) and better sharpened (0.25: 37.4;
-    # BENCHMARKS.md, label targets, with the demo's training).
+    # The agent samples its actions at this temperature in rollouts, evaluation and the video.
     temperature: float = 0.25
-    keep: str = "last"  # the weights each training keeps (see DaggerConfig.keep)
     seed: int = 0
     workers: int = field(default_factory=default_workers)
 
@@ -92,12 +88,12 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
     dagger_config = DaggerConfig(
         rounds=config.rounds, episodes=1, max_frames=config.rollout_frames, epochs=config.round_epochs,
         eval_episodes=config.round_eval_episodes, eval_max_frames=config.eval_max_frames,
-        temperature=config.temperature, keep=config.keep, seed=config.seed,
+        temperature=config.temperature, seed=config.seed,
     )
     with ExpertPool(game, expert_config, seed=config.seed, workers=config.workers) as pool:
         collector = PlannerCollector(game, Expert(game, expert_config, seed=config.seed), config.rollout_frames,
                                      relabel=pool, temperature=config.temperature, seed=config.seed)
-        runner = DaggerRunner(game, store, bc.checkpoint(config.keep), collector, dagger_config,
+        runner = DaggerRunner(game, store, bc.avg_checkpoint, collector, dagger_config,
                               on_event=lambda e: tell(DemoEvent("dagger", e)), warn=warn)
         bc_score = runner.start_score()
         rounds = runner.run()

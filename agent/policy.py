@@ -4,9 +4,8 @@ Observations arrive as uint8 (B, stack, 84, 84); `forward` divides by 255. Actin
 from the categorical by default (the stochastic policy is the point), takes the argmax with
 `greedy=True`, and sharpens or flattens the distribution with `temperature`.
 
-The policy sees the screen alone, on purpose: given the action it held before, it predicts the
-planner's labels far better and plays worse than a random agent, copying its own last action
-(bench/previous_action.py).
+The policy sees the screen alone, on purpose: given the action it held before, a policy copies
+its own last action rather than reading the screen.
 
 An ensemble (`PolicyConfig.ensemble` > 1) is several such networks side by side in one module:
 grouped convolutions and per-member linear layers, so one call runs them all. Each member has
@@ -23,8 +22,8 @@ checkpoint for another game or action set is refused in one line naming both.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +36,7 @@ from recorder.store import atomic_write
 
 CHECKPOINT_FORMAT = 1
 # Acting runs a batch of a few observations: one intra-op thread is as fast, and on a busy
-# machine a second thread that has lost its core stalls every call (2 ms becomes 100 ms; see
-# BENCHMARKS.md).
+# machine a second thread that has lost its core stalls every call.
 ACT_THREADS = 1
 
 
@@ -300,26 +298,6 @@ def load_checkpoint(path: Path, game: Game | None = None, device: str | torch.de
         meta=payload.get("meta", {}),
         path=path,
     )
-
-
-def ensemble_of(checkpoints: Sequence[Checkpoint]) -> Checkpoint:
-    """One ensemble from separately trained checkpoints of single networks (of one game, the same
-    observations and layers): member k holds checkpoint k's weights, the inverse of slicing an
-    ensemble's layers (`PolicyConfig.ensemble`). Its meta names the members' paths."""
-    first = checkpoints[0]
-    config = first.policy.config
-    for other in checkpoints:
-        if other.policy.config != config or config.ensemble != 1 or (other.game, other.obs) != (first.game, first.obs):
-            raise CheckpointError(
-                f"{other.path or 'a member'} is not a single network like {first.path or 'the first member'} "
-                "(same game, observations and layers): an ensemble's members must be"
-            )
-    policy = Policy(replace(config, ensemble=len(checkpoints)))
-    states = [c.policy.state_dict() for c in checkpoints]
-    policy.load_state_dict({name: torch.cat([state[name] for state in states]) for name in states[0]})
-    policy.to(first.policy.device).eval()
-    meta = {"members": [str(c.path) for c in checkpoints]}
-    return Checkpoint(policy=policy, game=first.game, action_names=first.action_names, obs=first.obs, meta=meta)
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -26,6 +26,11 @@ ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
 # The real-time rate of the Atari 2600 (NTSC).
 FRAMES_PER_SECOND = 60
 
+# The game table: facts about a game that a user cannot be asked to know, by ROM name.
+# Screens that are their own mirror image left to right (the maze; LEFT there is RIGHT here):
+# training also sees every decision mirrored, its label's LEFT and RIGHT swapped.
+SYMMETRIC_ROMS = frozenset({"pacman", "ms_pacman"})
+
 
 class UnknownGameError(ValueError):
     """A game name that no ROM shipped with ale-py answers to."""
@@ -33,12 +38,19 @@ class UnknownGameError(ValueError):
 
 @dataclass(frozen=True)
 class Game:
-    """One game: the name used on the command line and on disk, its ROM, its minimal action set."""
+    """One game: the name used on the command line and on disk, its ROM, its minimal action set,
+    and whether its screen is the same mirrored left to right (`SYMMETRIC_ROMS`)."""
 
     name: str
     rom: str
     action_names: tuple[str, ...]
     ale_actions: tuple[int, ...]
+    symmetric: bool = False
+
+    def __post_init__(self) -> None:
+        if self.symmetric and self.mirror_actions is None:
+            raise ValueError(f"{self.name} is marked symmetric, but its actions ({', '.join(self.action_names)}) "
+                             "have no mirror image left to right for each")
 
     @property
     def n_actions(self) -> int:
@@ -47,13 +59,18 @@ class Game:
     @property
     def mirror_actions(self) -> tuple[int, ...] | None:
         """Each action's mirror image left to right, as indices into the action set (LEFT is RIGHT's,
-        UPLEFTFIRE is UPRIGHTFIRE's, UP its own), or None when the set lacks one of them. Training
-        on mirrored frames (`mimic train --mirror`) relabels them by this."""
+        UPLEFTFIRE is UPRIGHTFIRE's, UP its own), or None when the set lacks one of them."""
         swap = {"LEFT": "RIGHT", "RIGHT": "LEFT"}
         mirrored = [re.sub("LEFT|RIGHT", lambda m: swap[m.group()], name) for name in self.action_names]
         if not set(mirrored) <= set(self.action_names):
             return None
         return tuple(self.action_names.index(name) for name in mirrored)
+
+    @property
+    def mirror(self) -> tuple[int, ...] | None:
+        """The action map that training relabels mirrored decisions by: `mirror_actions` when the
+        screen is symmetric, None when decisions are not mirrored."""
+        return self.mirror_actions if self.symmetric else None
 
     def action_index(self, ale_action: int) -> int | None:
         """The index in this game's action set of an ALE action (0..17), or None if absent."""
@@ -90,7 +107,7 @@ def resolve_game(name: str) -> Game:
     ale.loadROM(roms.get_rom_path(rom))
     actions = tuple(a.value for a in ale.getMinimalActionSet())
     names = tuple(ale_py.Action(a).name for a in actions)
-    return Game(name=key, rom=rom, action_names=names, ale_actions=actions)
+    return Game(name=key, rom=rom, action_names=names, ale_actions=actions, symmetric=rom in SYMMETRIC_ROMS)
 
 
 def make_env(

@@ -5,18 +5,41 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 from typer.testing import CliRunner
 
+from agent.policy import load_checkpoint
 from cli import app
+from recorder.games import resolve_game
 from recorder.store import GameStore
 from tests.conftest import record_scripted
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_train_with_no_flags_trains_the_recipe_and_says_what_it_chose(data_root, monkeypatch):
+    import agent.train
+
+    store = GameStore(data_root, "pacman")
+    record_scripted("pacman", store.demos, frames=40, seed=0, player="ana")  # 10 decisions: 20 epochs in a moment
+    trained = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root)], terminal_width=400)
+    assert trained.exit_code == 0, trained.output
+    said = trained.stdout.splitlines()[0]
+    assert said.startswith("Training pacman on 1 episode: one network (10 labelled decisions, under 20,000); "
+                           "each decision also seen mirrored left to right (pacman's screen is symmetric); "
+                           "weights averaged over about the last 5 epochs (avg.pt); 20 epochs, batch 64, lr 0.00025")
+    assert "epoch 20:" in trained.stdout and f"averaged (used by default): {store.models / 'avg.pt'}" in trained.stdout
+    assert load_checkpoint(store.models / "avg.pt", resolve_game("pacman")).meta["epoch"] == 20
+    # at the threshold the choice flips to the ensemble (the real one, 20,000, is out of reach at toy sizes)
+    monkeypatch.setattr(agent.train, "ENSEMBLE_MIN_LABELS", 10)
+    flipped = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "1"],
+                            terminal_width=400)
+    assert flipped.exit_code == 0, flipped.output
+    assert "an ensemble of 3 networks (10 labelled decisions, at least 10)" in flipped.stdout
+    assert load_checkpoint(store.models / "avg.pt", resolve_game("pacman")).policy.config.ensemble == 3
 
 
 def test_train_then_eval_from_the_command_line(data_root):
@@ -27,29 +50,28 @@ def test_train_then_eval_from_the_command_line(data_root):
     trained = runner.invoke(
         app,
         ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "2", "--batch-size", "16",
-         "--val-fraction", "0.5", "--class-weights", "--augment", "--mirror", "--average", "1", "--ensemble", "2", "--member-batches", "bootstrap", "--device", "cpu",
-         "--threads", "1"],
+         "--val-fraction", "0.5", "--networks", "2", "--device", "cpu", "--threads", "1"],
         terminal_width=200,
     )
     assert trained.exit_code == 0, trained.output
     assert "broken.npz" in trained.stderr  # damaged episode: skipped, named in a warning
-    for text in ("epoch 1: train loss", "epoch 2: train loss", "val loss", "NOOP", "models/best.pt (epoch",
-                 "(averaged weights: loss", "avg loss", "averaged: ", "models/avg.pt",
-                 "an ensemble of 2 networks (bootstrap batches)", "mirrored half the time", "train loss and accuracy are the networks' mean"):
+    for text in ("an ensemble of 2 networks (asked for)", "epoch 1: train loss", "epoch 2: train loss", "val loss",
+                 "NOOP", "models/best.pt (epoch", "(averaged weights: loss", "avg loss", "models/avg.pt",
+                 "the networks' mean"):
         assert text in trained.stdout
     assert all((store.models / name).is_file() for name in ("best.pt", "last.pt", "avg.pt"))
 
     # --resume alone continues the run as it was started: its settings come from last.pt
     changed = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "3",
-                                  "--no-mirror", "--resume"], terminal_width=200)
+                                  "--lr", "0.001", "--resume"], terminal_width=200)
     assert changed.exit_code == 2
-    assert "last.pt was trained with mirror True, this run asks for mirror False" in changed.output
+    assert "last.pt was trained with lr 0.00025, this run asks for lr 0.001" in changed.output
     assert "Traceback" not in changed.output
     resumed = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--epochs", "3",
                                   "--device", "cpu", "--resume"], terminal_width=200)
     assert resumed.exit_code == 0, resumed.output
     assert "epoch 3:" in resumed.stdout and "epoch 1:" not in resumed.stdout
-    for text in ("an ensemble of 2 networks (bootstrap batches)", "mirrored half the time", "(averaged weights: loss"):
+    for text in ("an ensemble of 2 networks (the run resumed)", "(averaged weights: loss"):
         assert text in resumed.stdout
     assert torch.load(store.models / "avg.pt", weights_only=True)["meta"]["epoch"] == 3
 
@@ -66,61 +88,7 @@ def test_train_then_eval_from_the_command_line(data_root):
     assert as_json.exit_code == 0, as_json.output
     report = json.loads(as_json.stdout)
     assert report["agent"]["episodes"] == 1 and report["random"] is None and report["config"]["greedy"] is True
-
-
-def test_trainings_apart_join_into_one_ensemble_that_plays_and_trains_on(data_root, tmp_path):
-    from agent.dagger import DaggerConfig, round_training
-    from agent.policy import load_checkpoint
-    from agent.train import train
-    from recorder.games import resolve_game
-
-    store = GameStore(data_root, "pacman")
-    for seed in range(4):
-        record_scripted("pacman", store.demos, frames=120, seed=seed, player="ana")
-    common = ["--game", "pacman", "--data", str(data_root), "--epochs", "1", "--batch-size", "16",
-              "--val-fraction", "0.25", "--device", "cpu", "--threads", "1"]
-    folders = [tmp_path / f"s{seed}" for seed in (1, 2)]
-    for seed, folder in zip((1, 2), folders):
-        trained = runner.invoke(app, ["train", *common, "--seed", str(seed), "--out", str(folder)], terminal_width=300)
-        assert trained.exit_code == 0, trained.output
-        assert f"best: {folder / 'best.pt'}" in trained.stdout
-    assert not store.models.exists()  # --out: the trainings went to their own folders alone
-
-    members = [str(folder / "best.pt") for folder in folders]
-    joined = runner.invoke(app, ["ensemble", "--game", "pacman", "--data", str(data_root), *members],
-                           terminal_width=300)
-    assert joined.exit_code == 0, joined.output
-    path = store.models / "ensemble.pt"
-    for text in ("an ensemble of 2 networks", f"1: {members[0]}", f"2: {members[1]}", "epoch 1", f"written: {path}",
-                 f"mimic eval --game pacman --checkpoint {path}"):
-        assert text in joined.stdout
-    pacman = resolve_game("pacman")
-    ensemble = load_checkpoint(path, pacman)
-    assert ensemble.policy.config.ensemble == 2 and ensemble.meta["members"] == members
-    apart = [load_checkpoint(m, pacman).meta for m in members]
-    trained_by_any = set(apart[0]["train_episodes"]) | set(apart[1]["train_episodes"])
-    assert set(ensemble.meta["train_episodes"]) == trained_by_any
-    assert set(ensemble.meta["val_episodes"]) == set(apart[0]["val_episodes"]) & set(apart[1]["val_episodes"])
-
-    scored = runner.invoke(app, ["eval", "--game", "pacman", "--data", str(data_root), "--checkpoint", str(path),
-                                 "--episodes", "1", "--max-frames", "200", "--no-random"], terminal_width=200)
-    assert scored.exit_code == 0, scored.output
-
-    # DAgger goes on from it: its rounds train both networks side by side, on its split
-    rounds = round_training(DaggerConfig(epochs=1), ensemble.meta["train"], ensemble.obs)
-    assert (rounds.ensemble, rounds.member_batches, rounds.batch_size) == (2, "shuffled", 16)
-    warm = train(pacman, store.episode_paths(), tmp_path / "round", replace(rounds, device="cpu"), init_from=path)
-    assert {p.name for p in warm.train_episodes} == trained_by_any
-
-    for bad, says in (([members[0]], "joins 2 to 16 checkpoints, got 1"),
-                      ([members[0], members[0]], "named twice"),
-                      ([members[0], str(path), "--out", str(tmp_path / "other.pt")], "not a single network"),
-                      ([members[0], members[1], "--out", members[1]], "is one of the members")):
-        refused = runner.invoke(app, ["ensemble", "--game", "pacman", "--data", str(data_root), *bad],
-                                terminal_width=300)
-        assert refused.exit_code == 2 and says in refused.stderr, refused.output
-        assert len(refused.stderr.strip().splitlines()) == 1
-    assert load_checkpoint(members[1], pacman).policy.config.ensemble == 1  # not written over
+    assert str(report["checkpoint"]).endswith("avg.pt")  # the averaged weights are the default
 
 
 def test_no_recordings_says_how_to_record(data_root):
@@ -147,8 +115,11 @@ def test_a_checkpoint_for_another_game_is_one_line(data_root, tmp_path):
 
 def test_bad_options_are_one_line(data_root):
     record_scripted("pacman", GameStore(data_root, "pacman").demos, frames=40)
-    result = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--stack", "0"])
-    assert result.exit_code == 2 and "stack must be between 1 and 16" in result.stderr
+    result = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), "--batch-size", "0"])
+    assert result.exit_code == 2 and "batch size must be at least 1" in result.stderr
+    for gone in ("--label-sets", "--keep-moot", "--member-batches", "--mirror", "--average", "--ensemble"):
+        refused = runner.invoke(app, ["train", "--game", "pacman", "--data", str(data_root), gone])
+        assert refused.exit_code == 2 and "No such option" in refused.output, gone
 
 
 def test_the_real_cli_answers_help_for_train_and_eval():

@@ -35,8 +35,10 @@ def test_beta_halves_each_round_and_rejects_nonsense():
         DaggerConfig(beta0=1.5)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         DaggerConfig(temperature=0.0)
-    with pytest.raises(ValueError, match="keep must be one of best, last, avg"):
-        DaggerConfig(keep="newest")
+    # the recipe: rounds of 2 rollouts of at most 3,000 frames, 5 warm epochs, sampled at temperature 0.25
+    config = DaggerConfig()
+    assert (config.rounds, config.episodes, config.max_frames, config.epochs, config.temperature) == (
+        5, 2, 3000, WARM_EPOCHS, 0.25) and WARM_EPOCHS == 5
 
 
 def test_rollouts_sample_at_the_temperature_asked(tmp_path):
@@ -91,7 +93,7 @@ def bc_store(tmp_path) -> tuple[GameStore, Path]:
     record_scripted("pacman", store.demos, frames=600, seed=0)
     record_scripted("pacman", store.demos, frames=600, seed=1)
     result = train(game, store.episode_paths(), store.models, TrainConfig(epochs=1, val_fraction=0.0))
-    return store, result.best_checkpoint
+    return store, result.avg_checkpoint
 
 
 def test_rounds_aggregate_retrain_and_resume(bc_store):
@@ -99,12 +101,16 @@ def test_rounds_aggregate_retrain_and_resume(bc_store):
     game = resolve_game("pacman")
     config = DaggerConfig(rounds=1, episodes=1, max_frames=200, epochs=1, eval_episodes=1, eval_max_frames=800)
     expert = Expert(game, FAST_EXPERT, seed=0)
-    first = DaggerRunner(game, store, start, PlannerCollector(game, expert, 200), config).run()
+    events = []
+    first = DaggerRunner(game, store, start, PlannerCollector(game, expert, 200), config, on_event=events.append).run()
     assert [r.round for r in first] == [1]
+    [plan] = [e.detail for e in events if e.kind == "plan"]  # what the round's training chose, told before it trains
+    assert plan.mirror and plan.config.networks == 1 and plan.networks_why == "as the weights it starts from"
     round_one = store.dagger_round(1)
     assert len(list(round_one.glob("*.npz"))) == 1 and (round_one / "round.json").is_file()
     assert first[0].new_labels == 50 and first[0].total_labels > first[0].new_labels
-    assert Path(first[0].checkpoint).is_file() and first[0].checkpoint != str(start)
+    assert Path(first[0].checkpoint) == store.models / "dagger-round-001" / "avg.pt"  # the averaged weights kept
+    assert Path(first[0].checkpoint).is_file()
 
     files_before = sorted(p.name for p in round_one.iterdir())
     again = DaggerRunner(game, store, start, PlannerCollector(game, expert, 200),
@@ -118,59 +124,37 @@ def test_rounds_aggregate_retrain_and_resume(bc_store):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_scratch_round_trains_fresh_weights_on_all_the_data(bc_store, tmp_path):
-    """retrain="scratch" (classic DAgger): the round's weights are what training from fresh
-    weights on every episode gives, not what training on from the starting policy gives."""
-    store, start = bc_store
-    game = resolve_game("pacman")
-    config = DaggerConfig(rounds=1, episodes=1, max_frames=200, epochs=1, eval_episodes=1, eval_max_frames=800,
-                          keep="last", retrain="scratch")
-    train_config = TrainConfig(epochs=1, device="cpu", threads=1)
-    collector = PlannerCollector(game, Expert(game, FAST_EXPERT, seed=0), 200)
-    [result] = DaggerRunner(game, store, start, collector, config, train_config=train_config).run()
-    episodes = store.episode_paths()
-    assert len(episodes) == 3  # two demonstrations and the round's rollout
-    fresh = train(game, episodes, tmp_path / "fresh", train_config, split_from=start)
-    warm = train(game, episodes, tmp_path / "warm", train_config, init_from=start)
-    weights = lambda path: torch.load(path, weights_only=True)["state_dict"]  # noqa: E731
-    kept, scratch, warmed = weights(result.checkpoint), weights(fresh.last_checkpoint), weights(warm.last_checkpoint)
-    assert all(torch.equal(kept[k], scratch[k]) for k in kept)
-    assert not all(torch.equal(kept[k], warmed[k]) for k in kept)
-    with pytest.raises(ValueError, match="retrain must be one of 'warm', 'scratch'"):
-        DaggerConfig(retrain="fresh")
-
-
 def test_rounds_train_as_the_starting_policy_did():
-    """A policy trained with other settings than the defaults (`mimic train --lr ... --augment`)
-    is retrained with those settings; a scratch round trains as many epochs as it did."""
-    started = asdict(TrainConfig(epochs=20, batch_size=32, lr=1e-3, val_fraction=0.2, augment=True, keep_moot=True,
-                                 average=5.0, ensemble=3, member_batches="bootstrap", seed=9, device="cuda",
-                                 threads=7))
+    """A policy trained with other settings than the defaults (`mimic train --lr ...`) is retrained
+    with those settings; settings of older checkpoints no longer kept are ignored."""
+    started = {**asdict(TrainConfig(epochs=20, batch_size=32, lr=1e-3, val_fraction=0.2, networks=3, seed=9,
+                                    device="cuda", threads=7)), "augment": True, "keep_moot": True, "average": 5.0}
     obs = ObsConfig(stack=2, frameskip=3)
-    scratch = round_training(DaggerConfig(retrain="scratch", seed=4), started, obs)
-    assert (scratch.epochs, scratch.batch_size, scratch.lr, scratch.val_fraction) == (20, 32, 1e-3, 0.2)
-    assert scratch.augment and scratch.keep_moot and scratch.average == 5.0 and scratch.ensemble == 3 and (scratch.stack, scratch.frameskip) == (2, 3)
-    assert scratch.member_batches == "bootstrap"
-    assert (scratch.seed, scratch.device, scratch.threads) == (4, "auto", None)  # the run's and this machine's
-    assert round_training(DaggerConfig(retrain="warm"), started, obs).epochs == WARM_EPOCHS
-    assert round_training(DaggerConfig(retrain="scratch", epochs=5), started, obs).epochs == 5
-    assert round_training(DaggerConfig(retrain="scratch"), {}, obs).epochs == TrainConfig().epochs
-    given = round_training(DaggerConfig(retrain="scratch"), started, obs, TrainConfig(epochs=2, device="cpu"))
-    assert (given.epochs, given.lr, given.augment, given.device) == (20, TrainConfig().lr, False, "cpu")
+    rounds = round_training(DaggerConfig(seed=4), started, obs)
+    assert (rounds.epochs, rounds.batch_size, rounds.lr, rounds.val_fraction) == (WARM_EPOCHS, 32, 1e-3, 0.2)
+    assert rounds.obs == obs and rounds.networks is None  # the networks: those of the weights a round starts from
+    assert (rounds.seed, rounds.device, rounds.threads) == (4, "auto", None)  # the run's and this machine's
+    assert round_training(DaggerConfig(epochs=2), {}, obs).epochs == 2
+    given = round_training(DaggerConfig(), started, obs, TrainConfig(epochs=2, device="cpu"))
+    assert (given.epochs, given.lr, given.device) == (WARM_EPOCHS, TrainConfig().lr, "cpu")
 
 
 def test_the_runner_reads_the_starting_policys_training(bc_store):
     store, start = bc_store  # trained 1 epoch, nothing held out
     game = resolve_game("pacman")
     collector = PlannerCollector(game, Expert(game, FAST_EXPERT, seed=0), 200)
-    runner = DaggerRunner(game, store, start, collector, DaggerConfig(retrain="scratch"))
-    assert (runner.train_config.epochs, runner.train_config.val_fraction) == (1, 0.0)
-    # it was trained without averaged weights, so rounds keeping them are refused before any round plays
-    with pytest.raises(ValueError, match="trained without them.*mimic train --average"):
-        DaggerRunner(game, store, start, collector, DaggerConfig(keep="avg"))
-    averaging = DaggerRunner(game, store, start, collector, DaggerConfig(keep="avg"),
-                             train_config=TrainConfig(average=2.0))
-    assert averaging.train_config.average == 2.0
+    runner = DaggerRunner(game, store, start, collector, DaggerConfig())
+    assert (runner.train_config.epochs, runner.train_config.val_fraction) == (WARM_EPOCHS, 0.0)
+
+
+def test_cli_dagger_help_groups_the_planners_options_and_the_persons():
+    shown = CliRunner().invoke(app, ["dagger", "--help"], terminal_width=200, env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    text = shown.output
+    assert "Planning expert" in text and "A person labels" in text
+    assert text.index("Planning expert") < text.index("--budget") < text.index("A person labels") < text.index("--queries")
+    for gone in ("--retrain", "--keep ", "BENCHMARKS"):
+        assert gone not in text
 
 
 def test_an_unfinished_round_keeps_its_rollouts(bc_store):

@@ -39,5 +39,5 @@ def test_quick_demo_runs_every_step_and_writes_report_plot_and_video(tmp_path):
     said = next(line for line in done.stdout.splitlines() if line.startswith(f"{video}: "))
     frames = imageio.get_reader(video).count_frames()
     assert said.startswith(f"{video}: {frames:,} frames") and 100 < frames <= 241  # capped at 240 frames played
-    assert Path(printed["policy"].strip()) == store.models / "dagger-round-002" / "last.pt"  # the demo keeps the last epoch
+    assert Path(printed["policy"].strip()) == store.models / "dagger-round-002" / "avg.pt"  # rounds keep the averaged weights
     assert "DAgger rounds" in done.stdout and "random" in done.stdout

@@ -12,13 +12,11 @@ Built around the BC trainer (`agent.train.train`), not inheriting from it. Each 
    back exactly the expert's judgement.
 3. **Aggregate.** The episodes are stored in `dagger/round-NNN/` in the store's format: the
    action executed and the label both kept, replayable like any recording.
-4. **Retrain** on everything recorded for the game (demos and every round) and **evaluate** with
-   the `eval` protocol. `retrain="warm"` starts from the last round's weights for a few epochs;
-   `retrain="scratch"` trains fresh weights on the aggregate as BC trained (Ross et al.'s
-   DAgger), keeping the starting policy's train/validation split. Warm rounds add epochs on top
-   of BC's, and on the planner's Pac-Man labels more epochs past the lowest validation loss
-   play worse (BENCHMARKS.md, "how long to train"). Either way a round trains with the starting
-   policy's own settings, read from its checkpoint (`round_training`).
+4. **Retrain** on everything recorded for the game (demos and every round), from the last
+   round's weights for `epochs` more epochs with the recipe `mimic train` uses (and the starting
+   policy's learning rate, batch and validation share, read from its checkpoint:
+   `round_training`), keep the averaged weights (avg.pt), and **evaluate** them with the `eval`
+   protocol.
 
 The planner's rollouts are `agent.dagger.planner`; a person's plug in as other collectors.
 """
@@ -37,39 +35,32 @@ from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, pl
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.obs import ObsConfig
 from agent.rollout import Rollout
-from agent.train import KEEPS, TrainConfig, TrainResult, train
+from agent.train import TrainConfig, TrainResult, train
 from recorder.games import Game
 from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
 
 START_FILE = "start.json"
-RETRAIN = ("warm", "scratch")  # how a round retrains: from the last round's weights, or from fresh ones
-WARM_EPOCHS = 3  # a warm round's epochs unless told
+WARM_EPOCHS = 5  # a round's epochs, from the last round's weights, unless told
 # Rounds train with the starting policy's own training settings (read from its checkpoint), so that
-# a policy trained with, say, `mimic train --lr 1e-3 --augment` is retrained the same way; all but
-# these: the epochs (DaggerConfig's), the observation pipeline (the checkpoint's own), the seed
-# (DaggerConfig's), and the device and thread count (this machine's business).
-NOT_INHERITED = ("epochs", "stack", "frameskip", "seed", "device", "threads")
+# a policy trained with, say, `mimic train --lr 1e-3` is retrained the same way; all but these: the
+# epochs and the seed (DaggerConfig's), the observation pipeline and the networks (the checkpoint's
+# own), and the device and thread count (this machine's business).
+NOT_INHERITED = ("epochs", "obs", "networks", "seed", "device", "threads")
 
 
 @dataclass(frozen=True)
 class DaggerConfig:
+    """How DAgger runs; the defaults are what `mimic dagger` runs. Every round keeps the averaged weights."""
+
     rounds: int = 5
     episodes: int = 2  # rollouts per round
-    max_frames: int = 4500  # emulator frames per rollout at most (75 s of play)
+    max_frames: int = 3000  # emulator frames per rollout at most (50 s of play)
     beta0: float = 0.5  # beta of round 1; halves every round
-    # Training epochs per round; None: WARM_EPOCHS when warm, and when scratch as many as the
-    # starting policy trained (a scratch round is BC again on more data).
-    epochs: int | None = None
-    retrain: str = "warm"  # "warm": from the last round's weights; "scratch": fresh weights each round
+    epochs: int = WARM_EPOCHS  # training epochs per round, from the last round's weights
     eval_episodes: int = 10
     eval_max_frames: int = 108_000
     greedy: bool = False  # act greedily in rollouts (default: sample, as the policy will be run)
-    temperature: float = 1.0  # sampling temperature of rollouts and evaluations (<1: sharper)
-    # Which weights a round keeps: "best" (lowest validation loss), "last" (the last epoch's) or
-    # "avg" (averaged over the last epochs; the rounds must train with TrainConfig.average).
-    # Which plays better depends on the data: from 128 Pac-Man demonstrations best by 40%, from 8
-    # exploratory runs favoured last (BENCHMARKS.md).
-    keep: str = "best"
+    temperature: float = 0.25  # sampling temperature of rollouts and evaluations (<1: sharper)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -79,14 +70,10 @@ class DaggerConfig:
             raise ValueError(f"episodes per round must be at least 1, got {self.episodes}")
         if self.max_frames < 1:
             raise ValueError(f"max frames per rollout must be at least 1, got {self.max_frames}")
-        if self.epochs is not None and self.epochs < 1:
+        if self.epochs < 1:
             raise ValueError(f"epochs per round must be at least 1, got {self.epochs}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.keep not in KEEPS:
-            raise ValueError(f"keep must be one of {', '.join(KEEPS)}, got {self.keep!r}")
-        if self.retrain not in RETRAIN:
-            raise ValueError(f"retrain must be one of {', '.join(map(repr, RETRAIN))}, got {self.retrain!r}")
         beta_for_round(1, self.beta0)  # validates beta0
 
     def beta(self, round_index: int) -> float:
@@ -139,7 +126,7 @@ class Collector(Protocol):
 class RoundEvent:
     """Progress sent to the caller: a rollout finished, training progressed, a round finished."""
 
-    kind: str  # "rollout", "train", "evaluated", "round"
+    kind: str  # "rollout", "plan" (what the round's training chose), "train", "evaluated", "round"
     round: int
     detail: object
 
@@ -147,18 +134,16 @@ class RoundEvent:
 def round_training(config: DaggerConfig, started: dict, obs: ObsConfig, base: TrainConfig | None = None
                    ) -> TrainConfig:
     """How every round trains. `started` is the starting policy's own training settings (its
-    checkpoint's meta["train"]; empty when it has none): rounds train as it did (every setting but
-    NOT_INHERITED) unless `base` is given, on its observation pipeline, for `config.epochs`
-    epochs with `config.seed`. Without `config.epochs`, a warm round trains WARM_EPOCHS more and a
-    scratch round as many as the starting policy did.
+    checkpoint's meta["train"]; empty when it has none; keys of settings no longer kept are
+    ignored): rounds train as it did (every setting but NOT_INHERITED) unless `base` is given, on
+    its observation pipeline `obs`, for `config.epochs` epochs with `config.seed`. The networks are
+    those of the weights each round starts from.
     """
     if base is None:
+        inherited = TrainConfig.from_meta(started, obs)
         settings = {f.name for f in fields(TrainConfig)} - set(NOT_INHERITED)
-        base = replace(TrainConfig(), **{k: v for k, v in started.items() if k in settings})
-    epochs = config.epochs
-    if epochs is None:
-        epochs = WARM_EPOCHS if config.retrain == "warm" else int(started.get("epochs", base.epochs))
-    return replace(base, epochs=epochs, stack=obs.stack, frameskip=obs.frameskip, seed=config.seed)
+        base = replace(TrainConfig(), **{name: getattr(inherited, name) for name in settings})
+    return replace(base, epochs=config.epochs, obs=obs, seed=config.seed)
 
 
 class DaggerRunner:
@@ -186,11 +171,6 @@ class DaggerRunner:
         loaded = load_checkpoint(self.start_checkpoint, game)
         self.obs = loaded.obs
         self.train_config = round_training(config, loaded.meta.get("train") or {}, loaded.obs, train_config)
-        if config.keep == "avg" and not self.train_config.average:
-            raise ValueError(
-                f"rounds keep averaged weights, but {self.start_checkpoint.name} was trained without them, so the rounds "
-                "would be too: train the starting policy with `mimic train --average EPOCHS`, or keep best or last"
-            )
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -212,15 +192,14 @@ class DaggerRunner:
         new_labels = count_labels(sorted(folder.glob("*.npz")), self.obs.frameskip)
         total_labels = count_labels(self.store.episode_paths(), self.obs.frameskip)
         trained = self._retrain(round_index, previous)
-        kept = trained.checkpoint(self.config.keep)
+        kept = trained.avg_checkpoint
         report = self._evaluate(kept, round_index)
         result = RoundResult(
             round=round_index,
             beta=beta,
             new_labels=new_labels,
             total_labels=total_labels,
-            val_accuracy=float(trained.best.val_accuracy if trained.best.val_accuracy is not None
-                               else trained.best.train_accuracy),
+            val_accuracy=float(trained.accuracy),
             score_mean=report.agent.mean,
             score_ci95=report.agent.ci95 if report.agent.n > 1 else None,
             episodes=report.agent.n,
@@ -243,11 +222,9 @@ class DaggerRunner:
 
     def _retrain(self, round_index: int, previous: Sequence[RoundResult]) -> TrainResult:
         out_dir = self.store.models / f"dagger-round-{round_index:03d}"
-        scratch = self.config.retrain == "scratch"
         return train(
-            self.game, self.store.episode_paths(), out_dir, self.train_config,
-            init_from=None if scratch else self.checkpoint_for(previous),
-            split_from=self.start_checkpoint if scratch else None,
+            self.game, self.store.episode_paths(), out_dir, self.train_config, init_from=self.checkpoint_for(previous),
+            on_plan=lambda plan: self.on_event(RoundEvent("plan", round_index, plan)),
             on_progress=lambda p: self.on_event(RoundEvent("train", round_index, p)),
             warn=self.warn,
         )

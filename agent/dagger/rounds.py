@@ -99,3 +99,20 @@ def plot_rounds(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def rounds_table(results: list[RoundResult], *, game: str):
+    """A Rich table of the finished rounds, one row each, with a caption saying what the columns count."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"{game}: DAgger rounds", title_justify="left", box=box.SIMPLE_HEAD, caption_justify="left",
+                  caption="+labels: labelled decisions the round added; labels: all in the training set; "
+                          "score: mean over `evals` evaluation episodes")
+    for column in ("round", "beta", "+labels", "labels", "val acc", "score", "±95%", "evals", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in results:
+        table.add_row(str(r.round), f"{r.beta:.3g}", f"{r.new_labels:,}", f"{r.total_labels:,}", f"{r.val_accuracy:.1%}",
+                      f"{r.score_mean:,.1f}", "-" if r.score_ci95 is None else f"{r.score_ci95:,.1f}", str(r.episodes),
+                      f"{r.seconds:.0f} s")
+    return table
