@@ -1,9 +1,10 @@
 """A trained policy acting on raw frames, one decision every `frameskip` emulator frames.
 
-What the window loops of `recorder` call when the agent plays (`mimic watch`, DAgger's
-takeover mode, `watch --video`): they hand over the raw frames the last decision produced and
-get an action and the policy's probabilities back. The observation is built by `agent.obs`,
-the same code that builds training data.
+What the window loop of `recorder.play` calls when the agent plays there (`mimic watch` in a
+window, DAgger's takeover and rewind modes): it hands over the raw frames the last decision
+produced and gets an action and the policy's probabilities back. The observation is built by
+`agent.obs`, the same code that builds training data; the choice is the decision loop's
+`agent.rollout.PolicyController`, so the agent samples the same in the window and out of it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 
 from agent.obs import FrameStack
 from agent.policy import Checkpoint
+from agent.rollout import PolicyController
 
 
 class PolicyActor:
@@ -22,12 +24,9 @@ class PolicyActor:
 
     def __init__(self, checkpoint: Checkpoint, *, greedy: bool = False, temperature: float = 1.0,
                  rng: np.random.Generator | None = None) -> None:
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        self.policy = checkpoint.policy
+        self.controller = PolicyController(checkpoint.policy, rng if rng is not None else np.random.default_rng(0),
+                                           greedy=greedy, temperature=temperature)
         self.obs = checkpoint.obs
-        self.greedy, self.temperature = greedy, temperature
-        self.rng = rng if rng is not None else np.random.default_rng(0)
         self.stack = FrameStack(checkpoint.obs)
 
     @property
@@ -45,5 +44,5 @@ class PolicyActor:
     def act(self, frames: np.ndarray | None) -> tuple[int, np.ndarray]:
         """(action, probabilities) for the next decision; `frames`: those since the last one."""
         observation = self.stack.observation if frames is None else self.stack.push(frames)
-        actions, probs = self.policy.act(observation, greedy=self.greedy, temperature=self.temperature, rng=self.rng)
-        return int(actions[0]), probs[0]
+        decisions = self.controller.decide(observation[None])
+        return int(decisions.actions[0]), decisions.probs[0]

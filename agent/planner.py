@@ -10,7 +10,7 @@ is lost (and stops there). The best mean wins; among equally good choices the ex
 holding the action it held before, as a person does. The budget is counted in emulator frames,
 so the expert plays the same on a fast machine and a slow one. A judgement also names every
 action as good as the chosen one (its group and the groups tied with it); recordings store that
-set beside the label (`mimic train --label-sets` learns it).
+set beside the label; training leaves out the decisions where every action is as good (moot).
 
 A decision is a pure function of (game, config, seed, state, previous action): the random
 numbers of a decision come from the seed and a digest of the serialized state. So the expert
@@ -200,9 +200,7 @@ class Expert:
 
         Common random numbers: in each round every group's rollout draws the same random numbers
         (from `key` and the round), so groups are compared on the same futures and a difference
-        in value is a difference the first action made, not luck. Measured with
-        bench/label_agreement.py, this lifts the agreement between two seeds on Pac-Man from 24%
-        to 53% of states at budget 600 (to 55% at 2,000).
+        in value is a difference the first action made, not luck.
         """
         cfg = self.config
         values = np.array([g.reward - cfg.life_penalty * g.lost for g in groups])

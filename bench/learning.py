@@ -78,10 +78,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
-    # TODO(train merge): TrainConfig's defaults become the recipe this bench measures (an ensemble
-    # of 3 on shuffled batches from 20,000 labelled decisions, weights averaged over the last 5
-    # epochs into avg.pt, mirrored decisions for symmetric games). Before that merge, pass
-    # ensemble=3, member_batches="shuffled", average=5, mirror=True here to train it.
+    # TrainConfig's defaults are the recipe this bench measures (`mimic train` with no flags).
     try:
         train_config = TrainConfig(epochs=args.epochs, seed=args.seed)
     except ValueError as error:
@@ -156,8 +153,6 @@ def main() -> None:
     with ExpertPool(game, expert_config, seed=dagger_seed, workers=args.workers) as pool:
         collector = PlannerCollector(game, Expert(game, expert_config, seed=dagger_seed), args.rollout_frames,
                                      relabel=pool, temperature=args.temperature, seed=dagger_seed)
-        # TODO(train merge): DaggerConfig's defaults become the recipe's rounds (warm, keeping the
-        # averaged weights); before that merge, pass keep="avg" here.
         config = DaggerConfig(rounds=args.rounds, episodes=args.rollouts, max_frames=args.rollout_frames,
                               epochs=args.round_epochs, eval_episodes=args.round_eval_episodes,
                               eval_max_frames=args.eval_max_frames, temperature=args.temperature, seed=dagger_seed)

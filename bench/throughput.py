@@ -27,16 +27,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
-
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agent.evaluate import EvalConfig, random_actor, policy_actor, run_episodes
+from agent.evaluate import EvalConfig, run_episodes
 from agent.obs import ObsConfig
 from agent.policy import ACT_THREADS, Policy, PolicyConfig, torch_threads
+from agent.rollout import PolicyController, RandomController
 from agent.train import TrainConfig, load_data, train
 from recorder.games import resolve_game
 from recorder.store import GameStore
@@ -46,14 +47,14 @@ GAME = "pacman"
 
 
 def one_network(config: TrainConfig) -> TrainConfig:
-    """The config training one network, unmirrored: what these measurements were made with.
+    """The config training one network: what these measurements were made with (the game is taken
+    unmirrored, `unmirrored`)."""
+    return replace(config, networks=1)
 
-    TODO(train merge): TrainConfig's defaults become the recipe (an ensemble from 20,000 labelled
-    decisions, mirrored decisions for symmetric games). Set here the fields that keep one network
-    and no mirroring, e.g. `replace(config, networks=1, mirror=False)` with the names the train
-    helper gives them; today's defaults already train one network, unmirrored.
-    """
-    return config
+
+def unmirrored(name: str):
+    """The game with its screen marked not symmetric: training sees no mirrored decisions."""
+    return replace(resolve_game(name), symmetric=False)
 
 
 def record_until(directory: Path, frames: int) -> list[Path]:
@@ -73,7 +74,7 @@ def record_until(directory: Path, frames: int) -> list[Path]:
 
 
 def bench_training(paths: list[Path], batch: int, rounds: int, threads: int) -> dict:
-    game = resolve_game(GAME)
+    game = unmirrored(GAME)
     config = one_network(TrainConfig(epochs=1, batch_size=batch, val_fraction=0, device="cpu", seed=0, threads=threads))
     data = load_data(paths, game, config.obs)
     n = len(data.samples())
@@ -120,9 +121,9 @@ def bench_eval(envs: int, max_frames: int, rounds: int) -> dict:
     agent, rand = [], []
     for r in range(rounds):
         rng = np.random.default_rng(r)
-        _, rate = run_episodes(random_actor(game.n_actions, rng), game, obs, config, label="random", seed=r)
+        _, rate = run_episodes(RandomController(game.n_actions, rng), game, obs, config, label="random", seed=r)
         rand.append(rate)
-        _, rate = run_episodes(policy_actor(policy, greedy=False, temperature=1.0, rng=rng), game, obs, config,
+        _, rate = run_episodes(PolicyController(policy, rng, temperature=1.0), game, obs, config,
                                label="agent", seed=r)
         agent.append(rate)
     return {
@@ -154,7 +155,7 @@ def bench_latency(calls: int) -> dict:
 
 def memory_child(directory: Path, batch: int) -> dict:
     """Runs in a fresh process: peak RSS of loading + one epoch, over the RSS after imports."""
-    game = resolve_game(GAME)
+    game = unmirrored(GAME)
     paths = GameStore(directory, GAME).episode_paths()
     torch.manual_seed(0)
     Policy(PolicyConfig(n_actions=game.n_actions))  # warm torch's allocator before the baseline

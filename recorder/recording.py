@@ -106,6 +106,11 @@ class EpisodeRecorder:
     def lives(self) -> int:
         return self._buf.lives[-1] if self._buf.lives else 0
 
+    @property
+    def step_lives(self) -> list[int]:
+        """Lives at the start, then after every step."""
+        return list(self._buf.lives)
+
     def reset(self, state: bytes | None = None, frame: np.ndarray | None = None) -> np.ndarray:
         """Start the episode from the seed, or from a serialized ALE state and its screen.
 

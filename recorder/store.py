@@ -17,7 +17,7 @@ An episode of T steps holds every emulator frame (frameskip 1, sticky actions of
 
 On disk it is an `.npz` (np.load opens it). Frames are XOR-ed with the frame before and the
 result deflated as one stream: consecutive Atari frames differ in a few pixels, so this is
-about 5x smaller than deflating the frames themselves (see BENCHMARKS.md). Files are written
+much smaller than deflating the frames themselves (BENCHMARKS.md has the bytes). Files are written
 to a hidden temporary name, synced and renamed, so a kill never leaves a half-written episode
 under an episode's name; a file damaged anyway is reported by name and skipped.
 """

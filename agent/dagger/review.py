@@ -24,10 +24,11 @@ from agent.dagger.human import (
     LabellingStopped,
     last_that_mattered,
 )
-from agent.rollout import Rollout
+from agent.actor import PolicyActor
+from agent.env import recording_env
+from agent.rollout import Decisions, PolicyController, Rollout, play
 from recorder import window
 from recorder.games import FRAMES_PER_SECOND
-from recorder.play import Actor
 from recorder.recording import EpisodeRecorder, rollout_seed
 from recorder.store import NO_LABEL
 
@@ -86,6 +87,26 @@ class PlayedRollout:
         return out
 
 
+@dataclass
+class _Keeping:
+    """The policy's controller in a review rollout, keeping what the questions need at every decision."""
+
+    policy: PolicyController
+    played: PlayedRollout
+    show: Callable[[PlayedRollout, np.ndarray], None] | None
+
+    def decide(self, observations, states, previous) -> Decisions:
+        decisions = self.policy.decide(observations)
+        played, rec = self.played, self.played.recorder
+        played.actions.append(int(decisions.actions[0]))
+        played.probs.append(np.asarray(decisions.probs[0], dtype=np.float64))
+        played.states.append(states[0])
+        played.screens.append(zlib.compress(np.ascontiguousarray(rec.frame).tobytes(), 1))
+        if self.show is not None and played.decisions % 4 == 1:
+            self.show(played, decisions.probs[0])
+        return decisions
+
+
 def _share(budget: int, total: int, index: int) -> int:
     """Questions for rollout `index` of `total` when a round may ask `budget` (the first ones get the rest)."""
     return budget // total + (index < budget % total)
@@ -133,28 +154,19 @@ class ReviewCollector:
 
     # -- 1. the agent plays -------------------------------------------------------------------
 
-    def play_rollout(self, actor: Actor, *, seed: int, round_index: int) -> PlayedRollout:
-        """The agent plays one rollout, unlabelled; every decision's state, screen and probabilities are kept."""
+    def play_rollout(self, actor: PolicyActor, *, seed: int, round_index: int) -> PlayedRollout:
+        """The agent plays one rollout in the decision loop, unlabelled; every decision's state, screen
+        and probabilities are kept."""
         c = self.config
         rec = EpisodeRecorder(c.game, seed=seed, player=c.player, source="dagger", max_frames=c.max_frames,
                               extra={"round": round_index, "mode": "review"})
-        frame = rec.reset()
-        played = PlayedRollout(rec, actor.frameskip, lives_at_start=rec.lives)
-        actor.reset(frame)
-        recent: list[np.ndarray] | None = None
-        while not rec.done:
-            action, probs = actor.act(None if recent is None else np.stack(recent))
-            played.actions.append(action)
-            played.probs.append(np.asarray(probs, dtype=np.float64))
-            played.states.append(rec.clone_state())
-            played.screens.append(zlib.compress(np.ascontiguousarray(rec.frame).tobytes(), 1))
-            recent = []
-            while len(recent) < actor.frameskip and not rec.done:
-                step = rec.step(action, label=NO_LABEL)
-                recent.append(step.frame)
-                played.lives.append(step.lives)
-            if c.show_rollout and played.decisions % 4 == 1:
-                self._show_progress(played, probs)
+        played = PlayedRollout(rec, actor.frameskip)
+        envs = recording_env(rec, actor.obs)
+        keeping = _Keeping(actor.controller, played, self._show_progress if c.show_rollout else None)
+        for _ in play(envs, keeping, games=1):
+            pass
+        played.lives_at_start, played.lives = rec.step_lives[0], rec.step_lives[1:]
+        rec.relabel(np.full(rec.length, NO_LABEL))
         return played
 
     def _show_progress(self, played: PlayedRollout, probs) -> None:
