@@ -49,21 +49,26 @@ def screen_shape(rom: str) -> tuple[int, int]:
 
 
 class _ProtocolSource:
-    """Frames from ale-py's AtariVectorEnv at frameskip 1: the screen as drawn, nothing pooled.
+    """Screens from ale-py's AtariVectorEnv, as drawn (never resized), one or two frames a step.
 
-    Gray (`rgb=False`) comes from the emulator's own gray palette, which is OpenCV's RGB2GRAY of
-    its colours (a test holds the two equal): a third of the bytes of RGB, and no conversion here.
+    In colour (`rgb`, for watching) a step is one frame. In gray a step is two frames when the
+    decision's frames pair up, and the screen returned is the emulator's max over the pair: the
+    max `agent.obs` takes, done on the emulator's threads. Its gray palette is OpenCV's RGB2GRAY
+    of its colours, and its max of a pair is the max of the two screens (tests hold both).
     """
 
-    def __init__(self, game: Game, n: int, *, sticky: float, noop_max: int, max_frames: int, rgb: bool) -> None:
+    def __init__(self, game: Game, n: int, *, sticky: float, noop_max: int, max_frames: int, rgb: bool,
+                 frameskip: int) -> None:
         from ale_py.vector_env import AtariVectorEnv
 
         height, width = screen_shape(game.rom)
         self.rgb = rgb
+        self.frames_per_step = 2 if not rgb and frameskip % 2 == 0 else 1
         self.envs = AtariVectorEnv(
-            game.rom, n, frameskip=1, stack_num=1, img_height=height, img_width=width, grayscale=not rgb, maxpool=False,
+            game.rom, n, frameskip=self.frames_per_step, stack_num=1, img_height=height, img_width=width,
+            grayscale=not rgb, maxpool=self.frames_per_step == 2,
             reward_clipping=False, use_fire_reset=False, noop_max=noop_max, repeat_action_probability=sticky,
-            max_num_frames_per_episode=max_frames, num_threads=min(n, 2),
+            max_num_frames_per_episode=max_frames,
         )
         self.num_envs = n
 
@@ -86,6 +91,7 @@ class _RecordingSource:
 
     num_envs = 1
     rgb = True
+    frames_per_step = 1
 
     def __init__(self, recorder: EpisodeRecorder) -> None:
         self.recorder = recorder
@@ -121,9 +127,10 @@ class DecisionEnvs(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
         self._stacks = np.zeros((self.num_envs, *obs.shape), dtype=np.uint8)
-        self._frames: list[np.ndarray] = []  # the last decision's frames: (n, H, W, 3) each
-        self._played = np.zeros(self.num_envs, dtype=np.int64)  # frames of the last decision, per env
-        self._rewards = np.zeros((obs.frameskip, self.num_envs))
+        self._steps = obs.frameskip // source.frames_per_step  # source steps a decision
+        self._frames: list[np.ndarray] = []  # the screens of the last decision's steps: (n, H, W[, 3]) each
+        self._played = np.zeros(self.num_envs, dtype=np.int64)  # steps of the last decision, per env
+        self._rewards = np.zeros((self._steps, self.num_envs))
         self.scores = np.zeros(self.num_envs)  # of the games in progress
         self.frame_numbers = np.zeros(self.num_envs, dtype=np.int64)  # emulator frames they played (no-ops not counted)
         self.start_frames = np.zeros(self.num_envs, dtype=np.int64)  # emulator frames before the first decision (no-op start)
@@ -148,7 +155,7 @@ class DecisionEnvs(gym.vector.VectorEnv):
 
     def step(self, actions):
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
-        k, n = self.obs_config.frameskip, self.num_envs
+        k, n = self._steps, self.num_envs
         ended = np.zeros(n, dtype=bool)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
@@ -186,7 +193,7 @@ class DecisionEnvs(gym.vector.VectorEnv):
         return self._stacks.copy(), reward, terminated, truncated, info
 
     def last_frames(self, i: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """The screens env `i`'s last decision played (colour with `rgb`, else gray), and their rewards."""
+        """The screens env `i`'s last decision played, and their rewards (every frame with `rgb`)."""
         played = min(self._played[i], len(self._frames))
         frames = [frame[i] for frame in self._frames[:played]]
         shape = (0, *screen_shape(self.game.rom), 3)[: 4 if self.source.rgb else 3]
@@ -216,7 +223,8 @@ def protocol_envs(game: Game, obs: ObsConfig, n: int, *, sticky: float = STANDAR
     """
     if n < 1:
         raise ValueError(f"at least one environment, got {n}")
-    source = _ProtocolSource(game, n, sticky=sticky, noop_max=noop_max, max_frames=max_frames, rgb=rgb)
+    source = _ProtocolSource(game, n, sticky=sticky, noop_max=noop_max, max_frames=max_frames, rgb=rgb,
+                             frameskip=obs.frameskip)
     return DecisionEnvs(source, game, obs)
 
 

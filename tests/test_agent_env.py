@@ -62,8 +62,9 @@ def test_the_protocol_envs_see_what_a_recording_sees_when_nothing_is_random():
 
 
 @pytest.mark.parametrize("name", ["pacman", "mspacman"])
-def test_the_emulators_gray_screen_is_opencvs_gray_of_its_colour_screen(name):
-    """Evaluation reads the emulator's gray screen; training converts the recorded colours with OpenCV."""
+def test_the_emulators_gray_screens_pooled_in_pairs_are_opencvs_gray_of_its_colours(name):
+    """Evaluation reads the emulator's gray screens, pooled in pairs; training converts the recorded
+    colours with OpenCV and pools a decision's four frames."""
     game = resolve_game(name)
     gray = protocol_envs(game, ObsConfig(), 2, sticky=0.0, noop_max=0)
     colour = protocol_envs(game, ObsConfig(), 2, sticky=0.0, noop_max=0, rgb=True)
@@ -75,7 +76,8 @@ def test_the_emulators_gray_screen_is_opencvs_gray_of_its_colour_screen(name):
         a, *_ = gray.step(actions)
         b, *_ = colour.step(actions)
         assert np.array_equal(a, b)
-        assert np.array_equal(gray.last_frames(1)[0], grayscale(colour.last_frames(1)[0]))
+        pairs, colours = gray.last_frames(1)[0], grayscale(colour.last_frames(1)[0])
+        assert len(pairs) == 2 and np.array_equal(pairs, np.maximum(colours[0::2], colours[1::2]))
     gray.close()
     colour.close()
 
