@@ -10,8 +10,8 @@ Raw RGB frames (210x160x3 uint8, one per emulator frame) become the observation 
    rotation; a max over *all* the frames of a decision (not only the last two) keeps every
    ghost in every observation.
 3. **Resize to 84x84** with `cv2.resize(..., interpolation=cv2.INTER_AREA)`, as gymnasium's
-   `AtariPreprocessing` does, one frame at a time: a frame pooled alone (live) and the same
-   frame pooled among others (training) are bit-identical.
+   `AtariPreprocessing` does: a frame pooled alone (live) and the same frame pooled among others
+   (training) are bit-identical.
 4. **Stack** the last `stack` pooled frames, oldest first; before the episode has `stack`
    decisions, the first pooled frame is repeated. Stacks are gathered by index from one
    array of pooled frames per episode (`stack_indices`), never stored `stack` times.
@@ -34,6 +34,7 @@ import numpy as np
 from recorder.store import NO_LABEL
 
 OBS_SIZE = 84
+_RESIZE_CHUNK = 64  # frames a resize call takes at most (a tall image of 64 screens)
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,20 @@ def grayscale(frames: np.ndarray) -> np.ndarray:
 
 
 def resize(gray: np.ndarray) -> np.ndarray:
-    """uint8 gray (..., H, W) -> uint8 (..., 84, 84), by `cv2.resize` with `INTER_AREA`, one frame at a time."""
+    """uint8 gray (..., H, W) -> uint8 (..., 84, 84), by `cv2.resize` with `INTER_AREA`.
+
+    Many frames go through one call as one tall image: output row 84 j starts exactly at input
+    row H j, so no output pixel mixes two frames, and a frame resized among others equals the
+    frame resized alone (a test holds it).
+    """
     gray = np.ascontiguousarray(gray)
-    flat = gray.reshape(-1, *gray.shape[-2:])
+    height, width = gray.shape[-2:]
+    flat = gray.reshape(-1, height, width)
     out = np.empty((len(flat), OBS_SIZE, OBS_SIZE), dtype=np.uint8)
-    for frame, dst in zip(flat, out):
-        cv2.resize(frame, (OBS_SIZE, OBS_SIZE), dst=dst, interpolation=cv2.INTER_AREA)
+    for lo in range(0, len(flat), _RESIZE_CHUNK):
+        part = flat[lo : lo + _RESIZE_CHUNK]
+        tall = cv2.resize(part.reshape(-1, width), (OBS_SIZE, OBS_SIZE * len(part)), interpolation=cv2.INTER_AREA)
+        out[lo : lo + len(part)] = tall.reshape(len(part), OBS_SIZE, OBS_SIZE)
     return out.reshape(*gray.shape[:-2], OBS_SIZE, OBS_SIZE)
 
 

@@ -126,9 +126,12 @@ def test_stack_indices_repeat_the_first_frame_and_stay_inside_the_episode():
     assert stack_indices(2, 2, offset=10).tolist() == [[10, 10], [10, 11]]
 
 
-def test_pixels_are_the_same_alone_or_in_a_batch():
+@pytest.mark.parametrize("height", [210, 250])  # Ms. Pac-Man's screen, and Pac-Man's
+def test_pixels_are_the_same_alone_or_in_a_batch(height):
     """Live pools one decision at a time, training many at once: the pixels must not depend on that."""
     rng = np.random.default_rng(0)
+    many = rng.integers(0, 256, (150, height, 160), dtype=np.uint8)  # more than one resize call takes
+    assert all(np.array_equal(resize(many)[i], resize(many[i])) for i in range(len(many)))
     frames = rng.integers(0, 256, (6, 210, 160, 3), dtype=np.uint8)
     gray = grayscale(frames)
     assert gray.shape == (6, 210, 160) and gray.dtype == np.uint8
