@@ -3,13 +3,14 @@
     emulator, frameskip 1 --the action held `frameskip` frames--> those frames
         --agent.obs: max over them, gray, 84x84--> the newest of `stack` stacked frames
 
-The observation is built by `agent.obs`, the code that builds training data from recordings.
+The observation is built by `agent.obs`, the code that builds training data from recordings; a
+game's first decision sees its first screen alone, as in a recording.
 `DecisionEnvs` is a gymnasium vector env over one of two emulator sources:
 
 - `protocol_envs`: many games at once under the evaluation protocol (sticky actions 0.25
   applied by the emulator every frame, a no-op start of up to 30 frames, a cap of 108,000
-  frames, every life), emulated by ale-py's `AtariVectorEnv` at frameskip 1 on its own
-  threads. Evaluation and `mimic watch` play here.
+  frames, every life), emulated by ale-py's `AtariVectorEnv` on its own threads, one or two
+  frames a step, never resized before `agent.obs` does it. Evaluation and `mimic watch` play here.
 - `recording_env`: one game at the recording settings (sticky actions off), every frame stored
   by an `EpisodeRecorder`, the emulator state saved before every decision. The planning expert
   and DAgger's rollouts play here; their episodes are saved like a person's.
