@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, RoundEvent, expert_demo_score, write_plot
-from agent.dagger.planner import PlannerCollector
-from agent.dagger.rounds import RoundResult
-from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
-from agent.planner import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes
+from agent.dagger.planner import planner_collector
+from agent.dagger.rounds import RoundResult, plus_minus, rounds_table
+from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint, report_table
+from agent.planner import ExpertConfig, default_workers, play_episodes
 from agent.train import TrainConfig, TrainResult, train
 from recorder.games import Game
 from recorder.store import GameStore
@@ -39,6 +39,12 @@ class DemoConfig:
     temperature: float = 0.25
     seed: int = 0
     workers: int = field(default_factory=default_workers)
+
+    @classmethod
+    def quick(cls, seed: int = 0) -> DemoConfig:
+        """Tiny sizes (`mimic demo --quick`): a smoke run of every step in about a minute."""
+        return cls(expert_episodes=2, expert_frames=300, budget=120, bc_epochs=2, rounds=2, rollout_frames=300,
+                   round_epochs=1, round_eval_episodes=1, eval_episodes=2, eval_max_frames=2000, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -90,9 +96,8 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
         eval_episodes=config.round_eval_episodes, eval_max_frames=config.eval_max_frames,
         temperature=config.temperature, seed=config.seed,
     )
-    with ExpertPool(game, expert_config, seed=config.seed, workers=config.workers) as pool:
-        collector = PlannerCollector(game, Expert(game, expert_config, seed=config.seed), config.rollout_frames,
-                                     relabel=pool, temperature=config.temperature, seed=config.seed)
+    with planner_collector(game, expert_config, max_frames=config.rollout_frames, temperature=config.temperature,
+                           seed=config.seed, workers=config.workers) as collector:
         runner = DaggerRunner(game, store, bc.avg_checkpoint, collector, dagger_config,
                               on_event=lambda e: tell(DemoEvent("dagger", e)), warn=warn)
         bc_score = runner.start_score()
@@ -112,4 +117,49 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
     return DemoResult(store, expert_score, bc, rounds, bc_score, report, report_path, plot, seconds)
 
 
-__all__ = ["DemoConfig", "DemoEvent", "DemoResult", "RoundEvent", "run_demo"]
+STEPS = {"expert": "1/5 expert demonstrations", "train": "2/5 behavioural cloning", "dagger": "3/5 DAgger",
+         "eval": "4/5 evaluation"}
+
+
+def demo_reporter(say: Callable[[str], None], tell: Callable[[str], None]) -> Callable[[DemoEvent], None]:
+    """The `on_event` of `run_demo`: `say` gets a status line for every event (the step and where it
+    stands), `tell` a line to keep for every finished DAgger round."""
+
+    def on_event(event: DemoEvent) -> None:
+        detail = event.detail
+        text = STEPS[event.step]
+        if event.step == "expert":
+            text += f": episode {detail.index + 1}, {detail.frames:,} frames, score {detail.score:,.0f}"
+        elif event.step == "train":
+            text += f": epoch {detail.epoch}/{detail.epochs}, loss {detail.loss:.3f}, acc {detail.accuracy:.1%}"
+        elif event.step == "dagger":
+            text += f" round {detail.round}: {detail.kind}"
+            if detail.kind == "round":
+                r = detail.detail
+                tell(f"DAgger round {r.round}: +{r.new_labels:,} labels, score {plus_minus(r.score_mean, r.score_ci95)}")
+        elif event.step == "eval":
+            who, i, score = detail
+            text += f": {who} episode {i}, score {score:,.0f}"
+        say(text)
+
+    return on_event
+
+
+def demo_report(result: DemoResult, config: DemoConfig, *, video: Path, seconds: float):
+    """What a finished demo prints: the expert's and BC's scores, the rounds, the final evaluation, the
+    time each step took (`seconds` in all) and where the report, plot, video and policy are."""
+    from rich.console import Group
+    from rich.text import Text
+
+    times = ", ".join(f"{name} {s:.0f} s" for name, s in result.seconds.items())
+    return Group(
+        Text(f"expert demonstrations: mean score {result.expert_score:,.0f} (capped at {config.expert_frames:,} "
+             f"frames); BC policy before DAgger: {result.bc_score:,.1f}"),
+        rounds_table(result.rounds, game=result.store.game),
+        report_table(result.report),
+        Text(f"time: {times}; total {seconds:.0f} s"),
+        Text(f"report: {result.report_path}\nplot:   {result.plot}\nvideo:  {video}\npolicy: {result.final_checkpoint}"),
+    )
+
+
+__all__ = ["DemoConfig", "DemoEvent", "DemoResult", "RoundEvent", "demo_report", "demo_reporter", "run_demo"]

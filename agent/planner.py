@@ -32,8 +32,9 @@ import multiprocessing as mp
 import os
 import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -508,3 +509,25 @@ def episodes_table(game: Game, results: Sequence[EpisodeProgress]):
     table.add_row("mean", "", f"{sum(r.frames for r in results) / len(results):,.0f}", "", "",
                   f"{sum(r.score for r in results) / len(results):,.0f}", "")
     return table
+
+
+@contextmanager
+def episodes_progress(console, seeds: Sequence[int], max_frames: int | None
+                      ) -> Iterator[Callable[[EpisodeProgress], None]]:
+    """On a terminal, a bar per episode on a Rich `console` (score, lives, frames, speed), full when it
+    ends; yields the `report` callback of `play_episodes`."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        tasks = [progress.add_task(f"episode {i + 1} (seed {s})", total=max_frames, status="waiting")
+                 for i, s in enumerate(seeds)]
+
+        def show(p: EpisodeProgress) -> None:
+            status = f"score {p.score:>7,.0f}  lives {p.lives}  {p.frames:>7,} frames  {p.decisions_per_s:5.1f} decisions/s"
+            if p.done:  # the bar ends full, whether the game or the frame cap ended it
+                progress.update(tasks[p.index], total=p.frames, completed=p.frames, status=f"{status}  {p.ended}")
+            else:
+                progress.update(tasks[p.index], completed=p.frames, status=status)
+
+        yield show

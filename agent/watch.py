@@ -1,15 +1,17 @@
 """Watching the agent: every emulator frame it plays, with its score, action and probabilities.
 
 `agent_frames` yields one `WatchFrame` per emulator frame (60 a second of play), which the
-video writer (`recorder.video`) draws; this module never draws anything itself. The agent plays
-in the one decision loop (`agent.rollout.play`) under the evaluation protocol by default
-(sticky actions 0.25, no-op starts).
+video writer (`recorder.video`) draws (`render_video` hands them to it); this module never draws
+anything itself. The agent plays in the one decision loop (`agent.rollout.play`) under the
+evaluation protocol by default (sticky actions 0.25, no-op starts). In a window (`play_in_window`)
+it plays in `recorder.play`'s loop instead, through `agent.actor.PolicyActor`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -65,3 +67,40 @@ def agent_frames(
                 episode, score, step = episode + 1, 0.0, 0
     finally:
         envs.close()
+
+
+def render_video(
+    loaded,
+    game: Game,
+    path: Path,
+    *,
+    episodes: int = 1,
+    greedy: bool = False,
+    temperature: float = 0.25,
+    seed: int = 0,
+    max_frames: int = STANDARD_MAX_FRAMES,
+    scale: int = 3,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    """Play `episodes` games with a loaded checkpoint (`agent.policy.load_checkpoint`) and write every
+    emulator frame into the mp4 at `path` (`recorder.video`); `say` hears how many seconds of play are
+    written. Returns the frames written."""
+    from recorder.video import write_video
+
+    def on_frame(count: int) -> None:
+        if say is not None and count % 60 == 0:
+            say(f"rendering: {count / 60:,.0f} s of play")
+
+    frames = agent_frames(loaded.policy, game, loaded.obs, episodes=episodes, greedy=greedy,
+                          temperature=temperature, seed=seed, max_frames=max_frames)
+    return write_video(frames, path, game.action_names, scale=scale, on_frame=on_frame)
+
+
+def play_in_window(loaded, config, *, greedy: bool = False, temperature: float = 0.25, seed: int = 0):
+    """The agent of a loaded checkpoint plays in a window (`recorder.play.PlayLoop`, a `PlayConfig`);
+    returns the loop's `PlaySummary`."""
+    from agent.actor import PolicyActor
+    from recorder.play import AgentControls, PlayLoop
+
+    actor = PolicyActor(loaded, greedy=greedy, temperature=temperature, rng=np.random.default_rng(seed))
+    return PlayLoop(config, AgentControls(actor)).run()
