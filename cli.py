@@ -8,20 +8,23 @@ inside commands so that `mimic --help` answers at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 import typer.core
 from rich.console import Console
 
+from recorder.store import GameStore, episode_words, episodes_table, games_with_data
+
 if TYPE_CHECKING:
     from recorder.games import Game
-    from recorder.store import GameStore
 
 COMMAND_ORDER = ("play", "data", "train", "watch", "eval", "dagger", "expert", "demo", "games")
 
@@ -35,34 +38,28 @@ class _UserOrder(typer.core.TyperGroup):
         return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else last)
 
 
-app = typer.Typer(
-    cls=_UserOrder,
-    help=__doc__.split("\n\n")[0] + "\n\nStart with `mimic play --record --game pacman`, then `mimic train`.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-)
+app = typer.Typer(cls=_UserOrder, no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_enable=False,
+                  help=__doc__.split("\n\n")[0] + "\n\nStart with `mimic play --record --game pacman`, "
+                  "then `mimic train`.")
 data_app = typer.Typer(help="The recorded episodes: list, verify, delete.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
-def _console(stderr: bool = False) -> Console:
-    """A Rich console; written to a file or a pipe it is wide, so tables widen instead of cutting
-    cells. Progress bars pass `disable=not console.is_terminal`, so that there they print nothing."""
-    out = Console(stderr=stderr)
-    if not out.is_terminal:
-        out.width = 10_000
-    return out
-
-
-console = _console()
-err_console = _console(stderr=True)
+# Written to a file or a pipe, the consoles are wide, so tables widen instead of cutting cells; progress bars
+# pass `disable=not console.is_terminal`, so that there they print nothing.
+console = Console()
+err_console = Console(stderr=True)
+for _out in (console, err_console):
+    if not _out.is_terminal:
+        _out.width = 10_000
 
 DataOpt = Annotated[Path, typer.Option("--data", envvar="MIMIC_DATA", show_default=True, help="Data root: one folder "
                                        "per game (demos/, dagger/, models/, reports/, videos/).")]
 GameOpt = Annotated[str, typer.Option("--game", "-g", help="ROM name as ale-py ships it: pacman, mspacman, breakout, "
                                       "... (`mimic games`).")]
 OneGameOpt = Annotated[str | None, typer.Option("--game", "-g", help="Only this game (default: every game).")]
+GreedyOpt = Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")]
+TemperatureOpt = Annotated[float, typer.Option(help="Sampling temperature: below 1 sharper, above 1 flatter.")]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -86,8 +83,7 @@ def _failing(*errors: type[Exception]) -> Iterator[None]:
 
 @contextmanager
 def _status(out: Console, first: str = "starting") -> Iterator[Callable[[str], None]]:
-    """A spinner with a line of status and the time elapsed, on a terminal only, gone when done;
-    yields the function that changes the line."""
+    """A spinner, a line of status and the time elapsed (on a terminal only, gone when done); yields its setter."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -103,105 +99,79 @@ def resolve(name: str) -> Game:
         return resolve_game(name)
 
 
-def checkpoint_for(store: GameStore, game: Game, checkpoint: Path | None) -> Path:
-    """`--checkpoint`, else the game's averaged weights (models/avg.pt; models/best.pt from a training that
-    kept none); one line saying what to do when it is missing."""
-    path = checkpoint
-    if path is None:
-        kept = (p for p in (store.models / "avg.pt", store.models / "best.pt") if p.is_file())
-        path = next(kept, store.models / "avg.pt")
+def game_store(data: Path, name: str) -> tuple[Game, GameStore]:
+    """The game called `name` (one line saying so when there is none) and its folder under the data root."""
+    game = resolve(name)
+    return game, GameStore(Path(data), game.name)
+
+
+def policy_for(data: Path, name: str, checkpoint: Path | None) -> tuple[Game, GameStore, Path]:
+    """The game, its folder and the policy to load: `--checkpoint`, else the game's averaged weights
+    (models/avg.pt; models/best.pt from a training that kept none); one line saying what to do when it is missing."""
+    game, store = game_store(data, name)
+    kept = (p for p in (store.models / "avg.pt", store.models / "best.pt") if p.is_file())
+    path = checkpoint or next(kept, store.models / "avg.pt")
     if not path.is_file():
         hint = f"train one with `mimic train --game {game.name}`" if checkpoint is None else "check the path"
         fail(f"no checkpoint at {path}: {hint}")
-    return path
-
-
-def store_for(data: Path, game: str) -> GameStore:
-    from recorder.store import GameStore
-
-    return GameStore(Path(data), resolve(game).name)
+    return game, store, path
 
 
 # mimic play: a person plays in a window (recorder/play.py); with --record every episode is saved under demos/
-
-
 @app.command()
 def play(
     game: Annotated[str, typer.Option("--game", "-g", help="ROM name as ale-py ships it (`mimic games`).")] = "pacman",
     record: Annotated[bool, typer.Option("--record", help="Save every episode under DATA/GAME/demos/.")] = False,
-    player: Annotated[
-        str | None, typer.Option("--player", help="Your name, stored with each episode (default: your login).")
-    ] = None,
+    player: Annotated[str | None, typer.Option("--player", help="Your name, stored with each episode "
+                                               "(default: your login).")] = None,
     scale: Annotated[int, typer.Option("--scale", help="Window scale: 1 to 8 screen pixels per game pixel "
                                        "(less if it would not fit the screen).")] = 4,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Emulator seed of the first episode (then +1 each); default random.")
-    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Emulator seed of the first episode (then +1 each); "
+                                             "default random.")] = None,
     speed: Annotated[float, typer.Option("--speed", help="Starting speed: 1.0 is real time (60 frames/s), "
                                          "0.5 half.")] = 1.0,
     step: Annotated[bool, typer.Option("--step", help="Start in step mode: the game advances only while you hold "
                                        "a key.")] = False,
     episodes: Annotated[int | None, typer.Option("--episodes", help="Stop after this many finished episodes.")] = None,
-    max_frames: Annotated[
-        int | None, typer.Option("--max-frames", help="Cap each episode at this many frames (saved as frame_cap).")
-    ] = None,
-    keys: Annotated[bool, typer.Option("--keys", help="Print the keys for GAME and the control keys, then exit.")] = False,
+    max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cap each episode at this many frames "
+                                                   "(saved as frame_cap).")] = None,
+    keys: Annotated[bool, typer.Option("--keys", help="Print the keys for GAME and the control keys, "
+                                       "then exit.")] = False,
     data: DataOpt = Path("data"),
 ) -> None:
     """Play a game in a window; with --record every episode is saved for training."""
-    the_game = resolve(game)
-    from recorder.play import PlayConfig, PlayLoop, keys_help, login_name, summary_report
+    the_game, store = game_store(data, game)
+    from recorder.play import PlayConfig, keys_help, login_name, play_session
 
     if keys:
         console.print(keys_help(the_game))
         return
-    import secrets
-
     from recorder.window import NoDisplayError, check_display
 
-    store = store_for(data, the_game.name)
     with _failing(ValueError, NoDisplayError):
-        config = PlayConfig(
-            the_game, player=login_name() if player is None else player, scale=scale, speed=speed, step_mode=step,
-            seed=secrets.randbelow(2**31) if seed is None else seed, episodes=episodes, record=record,
-            directory=store.demos if record else None, max_frames=max_frames,
-            title=f"mimic play {the_game.name}" + (" [REC]" if record else ""),
-        )
+        config = PlayConfig(the_game, player=login_name() if player is None else player, scale=scale, speed=speed,
+                            step_mode=step, seed=secrets.randbelow(2**31) if seed is None else seed, episodes=episodes,
+                            record=record, directory=store.demos if record else None, max_frames=max_frames,
+                            title=f"mimic play {the_game.name}" + (" [REC]" if record else ""))
         check_display()
-    what = f"recording into {store.demos}/" if record else "not recording (add --record to save episodes)"
-    console.print(f"Playing {the_game.name} as {config.player}, {what}. Esc quits; `mimic play --keys` lists the keys.")
     with _failing(NoDisplayError):
-        summary = PlayLoop(config).run()
-    console.print(summary_report(summary, record))
+        play_session(config, console)
 
 
 # mimic data: the recorded episodes (recorder/store.py, recorder/recording.py)
-
-
 @data_app.command("ls")
 def data_ls(game: OneGameOpt = None, data: DataOpt = Path("data")) -> None:
     """A table of the recorded episodes, totals and the action histogram."""
-    from recorder.store import episodes_table
-
-    names = _games_in(data, game)
+    names = [resolve(game).name] if game else games_with_data(Path(data))
     if not names:
         console.print(f"No recordings under {data}/ yet. Record some with `mimic play --record --game pacman`.")
     for name in names:
-        store = store_for(data, name)
+        _, store = game_store(data, name)
         tables, skipped = episodes_table(store)
         for message in skipped:
             warn(f"skipped {message}")
-        if tables is None:
-            console.print(f"{name}: no episodes under {store.path}/. Record with `mimic play --record --game {name}`.")
-        else:
-            console.print(tables)
-
-
-def _games_in(data: Path, game: str | None) -> list[str]:
-    """`--game` alone, else every game with episodes under the data root."""
-    from recorder.store import games_with_data
-
-    return [resolve(game).name] if game else games_with_data(Path(data))
+        empty = f"{name}: no episodes under {store.path}/. Record with `mimic play --record --game {name}`."
+        console.print(empty if tables is None else tables)
 
 
 @data_app.command("verify")
@@ -211,7 +181,8 @@ def data_verify(game: OneGameOpt = None, data: DataOpt = Path("data")) -> None:
 
     from recorder.recording import verify_line
 
-    paths = [p for name in _games_in(data, game) for p in store_for(data, name).episode_paths()]
+    names = [resolve(game).name] if game else games_with_data(Path(data))
+    paths = [p for name in names for p in game_store(data, name)[1].episode_paths()]
     if not paths:
         console.print(f"No recordings under {data}/ to verify.")
         return
@@ -233,12 +204,11 @@ def data_rm(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
 ) -> None:
     """Delete one recorded episode (asks first)."""
-    from recorder.store import episode_words
-
-    store = store_for(data, game)
+    _, store = game_store(data, game)
     path = store.find(episode.removesuffix(".npz"))
     if path is None:
-        fail(f"no episode {episode!r} for {store.game} under {store.path}; `mimic data ls --game {store.game}` lists them")
+        fail(f"no episode {episode!r} for {store.game} under {store.path}; "
+             f"`mimic data ls --game {store.game}` lists them")
     what = episode_words(path)
     if not yes and not typer.confirm(f"Delete {what}?", default=False):
         console.print("Kept it.")
@@ -248,8 +218,6 @@ def data_rm(
 
 
 # mimic train, watch, eval: behavioural cloning, the agent playing, its scores (agent/train.py, watch.py, evaluate.py)
-
-
 @app.command()
 def train(
     ctx: typer.Context,
@@ -260,26 +228,20 @@ def train(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Decisions per gradient step.")] = 64,
     val_fraction: Annotated[float, typer.Option("--val-fraction",
                                                 help="Share of episodes held out for validation.")] = 0.1,
-    networks: Annotated[int | None, typer.Option(
-        help="Networks trained side by side, acting on their vote (default: chosen from the data's size).",
-        min=1, max=16)] = None,
+    networks: Annotated[int | None, typer.Option(help="Networks trained side by side, acting on their vote (default: "
+                                                 "chosen from the data's size).", min=1, max=16)] = None,
     seed: Annotated[int, typer.Option(help="Seed: the same seed repeats a CPU run exactly.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch (default: torch's choice).")] = None,
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="Continue the run in models/last.pt with its settings; only --epochs, --device and "
-                         "--threads may differ.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in models/last.pt with its settings; "
+                                         "only --epochs, --device and --threads may differ.")] = False,
 ) -> None:
     """Behavioural cloning on every episode recorded for the game (demos and DAgger rounds).
 
     Trains the recipe and says what it chose: an ensemble of networks when the data is large, decisions also seen
     mirrored when the game's screen is symmetric, and the averaged weights kept as models/avg.pt, which eval,
     watch and dagger use by default."""
-    store = store_for(data, game)
-    the_game = resolve(game)
-    if not store.episode_paths():
-        fail(f"no recordings for {the_game.name} under {store.path}/: "
-             f"record some with `mimic play --record --game {the_game.name}`")
+    the_game, store = game_store(data, game)
     from agent.policy import CheckpointError
     from agent.train import NoDataError, TrainConfig, resumed_config, train_game, train_progress, train_summary
 
@@ -299,11 +261,12 @@ def train(
 def watch(
     game: GameOpt,
     checkpoint: Annotated[Path | None, typer.Option(help="Policy to watch (default: models/avg.pt).")] = None,
-    video: Annotated[Path | None, typer.Option(help="Render headless to this .mp4 instead of opening a window.")] = None,
+    video: Annotated[Path | None, typer.Option(help="Render headless to this .mp4 instead of opening "
+                                               "a window.")] = None,
     episodes: Annotated[int | None, typer.Option(help="Episodes to play (default: until Esc; 1 with --video).",
                                                  min=1)] = None,
-    greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature: below 1 sharper, above 1 flatter.")] = 0.25,
+    greedy: GreedyOpt = False,
+    temperature: TemperatureOpt = 0.25,
     scale: Annotated[int | None, typer.Option(help="Pixels per Atari pixel, 1-8 [window: 4, video: 3].",
                                               min=1, max=8)] = None,
     speed: Annotated[float, typer.Option(help="Window speed; 1.0 is real time (60 frames a second).")] = 1.0,
@@ -316,48 +279,34 @@ def watch(
     Keys in the window: 1/2/3 or -/+ for the speed, P to pause, Esc to quit. With --video the agent plays under
     the eval protocol (sticky actions, no-op starts) and every emulator frame is rendered, without a display,
     into a real-speed mp4."""
-    chosen = resolve(game)
-    store = store_for(data, game)
-    path = checkpoint_for(store, chosen, checkpoint)
+    chosen, store, path = policy_for(data, game, checkpoint)
     if temperature <= 0:
         fail(f"--temperature must be > 0, got {temperature}; use --greedy for the most probable action")
     from agent.policy import CheckpointError, load_checkpoint
 
     with _failing(CheckpointError):
         loaded = load_checkpoint(path, chosen)
+    from agent.watch import episodes_lines, play_in_window, render_video, video_line
+
     if video is not None:
-        _render(chosen, loaded, video, episodes=episodes or 1, greedy=greedy, temperature=temperature, seed=seed,
-                max_frames=max_frames, scale=scale or 3)
+        if video.suffix.lower() != ".mp4":
+            fail(f"the video file must end in .mp4, got {video.name}")
+        with _status(console, "rendering") as say:
+            count = render_video(loaded, chosen, video, episodes=episodes or 1, greedy=greedy, temperature=temperature,
+                                 seed=seed, max_frames=max_frames, scale=scale or 3, say=say)
+        console.print(video_line(video, count, episodes or 1, chosen.name), highlight=False, soft_wrap=True)
         return
-    from agent.watch import play_in_window
-    from recorder.play import PlayConfig
-    from recorder.store import AGENT_PLAYER
     from recorder.window import NoDisplayError
 
     try:
-        config = PlayConfig(chosen, player=AGENT_PLAYER, seed=seed, scale=scale or 4, speed=speed, episodes=episodes,
-                            record=False, title="mimic watch", max_frames=max_frames)
-        summary = play_in_window(loaded, config, greedy=greedy, temperature=temperature, seed=seed)
+        summary = play_in_window(loaded, chosen, episodes=episodes, greedy=greedy, temperature=temperature, seed=seed,
+                                 scale=scale or 4, speed=speed, max_frames=max_frames)
     except NoDisplayError as exc:
         fail(f"{exc}; or render a video: mimic watch --game {chosen.name} --video out.mp4")
     except ValueError as exc:
         fail(str(exc))
-    for result in summary.episodes:
-        console.print(f"episode {result.number}: score {result.score:,.0f}, {result.length:,} frames ({result.ended})",
-                      highlight=False)
-
-
-def _render(game: Game, loaded, video: Path, *, episodes: int, **options) -> Path:
-    """The agent's play rendered into the mp4 `video` (agent/watch.py), then one line saying what it holds."""
-    from agent.watch import render_video
-
-    if video.suffix.lower() != ".mp4":
-        fail(f"the video file must end in .mp4, got {video.name}")
-    with _status(console, "rendering") as say:
-        count = render_video(loaded, game, video, episodes=episodes, say=say, **options)
-    console.print(f"{video}: {count:,} frames, {count / 60:,.1f} s at 60 fps, {episodes} episode"
-                  f"{'s' * (episodes > 1)} of {game.name}", highlight=False, soft_wrap=True)
-    return video
+    for line in episodes_lines(summary):
+        console.print(line, highlight=False)
 
 
 @app.command("eval")
@@ -367,33 +316,28 @@ def eval_(
     episodes: Annotated[int, typer.Option(help="Full episodes for the agent, and as many for the random agent.")] = 30,
     envs: Annotated[int, typer.Option(help="Environments stepped together (batched inference).")] = 8,
     checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint to score (default: models/avg.pt).")] = None,
-    greedy: Annotated[bool, typer.Option("--greedy", help="Take the most probable action instead of sampling.")] = False,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature: below 1 sharper, above 1 flatter.")] = 0.25,
-    max_frames: Annotated[
-        int, typer.Option("--max-frames", help="Frame cap per episode; the standard is 108,000 (reports say when not).")
-    ] = 108_000,
+    greedy: GreedyOpt = False,
+    temperature: TemperatureOpt = 0.25,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="Frame cap per episode; the standard is 108,000 "
+                                            "(reports say when not).")] = 108_000,
     seed: Annotated[int, typer.Option(help="Seed of the environments and the sampling.")] = 0,
     random_baseline: Annotated[bool, typer.Option("--random/--no-random", help="Also score a random agent.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON (for scripts).")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
 ) -> None:
     """Score the trained policy under the standard protocol, next to a random agent and your own play."""
-    store = store_for(data, game)
-    the_game = resolve(game)
-    path = checkpoint_for(store, the_game, checkpoint)
+    the_game, store, path = policy_for(data, game, checkpoint)
     from agent.evaluate import EvalConfig, evaluate_checkpoint, report_table
     from agent.policy import CheckpointError
 
     with _failing(ValueError):
         config = EvalConfig(episodes=episodes, envs=envs, max_frames=max_frames, greedy=greedy,
                             temperature=temperature, seed=seed, random_baseline=random_baseline)
-    with _status(err_console if json_out else console, f"agent: 0/{episodes} episodes") as say:
-        def on_episode(who: str, done: int, score: float) -> None:
-            say(f"{who}: {done}/{episodes} episodes (last score {score:,.0f})")
-
-        with _failing(CheckpointError, ValueError):
-            report, saved = evaluate_checkpoint(path, the_game, config, store=store, device=device,
-                                                on_episode=on_episode)
+    with (_status(err_console if json_out else console, f"agent: 0/{episodes} episodes") as say,
+          _failing(CheckpointError, ValueError)):
+        report, saved = evaluate_checkpoint(
+            path, the_game, config, store=store, device=device,
+            on_episode=lambda who, done, score: say(f"{who}: {done}/{episodes} episodes (last score {score:,.0f})"))
     if json_out:
         print(report.to_json())
         return
@@ -402,21 +346,9 @@ def eval_(
 
 
 # mimic dagger: the agent plays, the expert labels, aggregate, retrain (agent/dagger/)
-
-
-class ExpertKind(str, Enum):
-    planner = "planner"
-    human = "human"
-
-
-class HumanMode(str, Enum):
-    takeover = "takeover"
-    review = "review"
-    rewind = "rewind"
-
-
-PLANNER = "Planning expert"
-PERSON = "A person labels (--expert human)"
+# The two panels of `mimic dagger --help`: the planner's options, and a person's.
+PlannerOption = partial(typer.Option, rich_help_panel="Planning expert")
+PersonOption = partial(typer.Option, rich_help_panel="A person labels (--expert human)")
 
 
 @app.command()
@@ -433,27 +365,23 @@ def dagger(
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policy in rollouts and evaluations "
                                                "(<1 sharper).")] = 0.25,
     seed: Annotated[int, typer.Option(help="Seed of rollouts, beta draws, training and evaluation.")] = 0,
-    expert: Annotated[ExpertKind, typer.Option(help="Who labels: the planning expert, or you.")] = ExpertKind.planner,
-    beta0: Annotated[float, typer.Option("--beta0", help="Share of decisions the expert takes in round 1; "
-                                         "halves each round.", min=0.0, max=1.0, rich_help_panel=PLANNER)] = 0.5,
-    budget: Annotated[int, typer.Option(help="Planner look-ahead per decision, in emulator frames.", min=1,
-                                        rich_help_panel=PLANNER)] = 2000,
-    workers: Annotated[int | None, typer.Option(help="Processes labelling (default: one per core).", min=1,
-                                                rich_help_panel=PLANNER)] = None,
-    mode: Annotated[HumanMode, typer.Option(help="How you label: take over, answer questions, or replay a lost life.",
-                                            rich_help_panel=PERSON)] = HumanMode.takeover,
-    queries: Annotated[int, typer.Option(help="--mode review: questions per round at most.", min=1,
-                                         rich_help_panel=PERSON)] = 20,
-    rewind_seconds: Annotated[float, typer.Option("--rewind-seconds", help="--mode rewind: seconds a lost life takes "
+    expert: Annotated[Literal["planner", "human"], typer.Option(help="Who labels: the planning expert, "
+                                                                "or you.")] = "planner",
+    beta0: Annotated[float, PlannerOption("--beta0", help="Share of decisions the expert takes in round 1; halves "
+                                          "each round.", min=0.0, max=1.0)] = 0.5,
+    budget: Annotated[int, PlannerOption(help="Planner look-ahead per decision, in emulator frames.", min=1)] = 2000,
+    workers: Annotated[int | None, PlannerOption(help="Processes labelling (default: one per core).", min=1)] = None,
+    mode: Annotated[Literal["takeover", "review", "rewind"], PersonOption(
+        help="How you label: take over, answer questions, or replay a lost life.")] = "takeover",
+    queries: Annotated[int, PersonOption(help="--mode review: questions per round at most.", min=1)] = 20,
+    rewind_seconds: Annotated[float, PersonOption("--rewind-seconds", help="--mode rewind: seconds a lost life takes "
                                                   "the game back before the last moment an action still mattered.",
-                                                  min=0.25, max=60.0, rich_help_panel=PERSON)] = 4.0,
-    speed: Annotated[float, typer.Option(help="Game speed in the window, 1.0 is real time.", min=0.05, max=4.0,
-                                         rich_help_panel=PERSON)] = 1.0,
-    scale: Annotated[int, typer.Option(help="Window scale (1-8).", min=1, max=8, rich_help_panel=PERSON)] = 4,
-    show_rollouts: Annotated[bool, typer.Option("--show-rollouts/--hide-rollouts",
-                                                help="--mode review: show the agent's rollouts fast-forward.",
-                                                rich_help_panel=PERSON)] = True,
-    player: Annotated[str, typer.Option(help="Your name, stored with your labels.", rich_help_panel=PERSON)] = "human",
+                                                  min=0.25, max=60.0)] = 4.0,
+    speed: Annotated[float, PersonOption(help="Game speed in the window, 1.0 is real time.", min=0.05, max=4.0)] = 1.0,
+    scale: Annotated[int, PersonOption(help="Window scale (1-8).", min=1, max=8)] = 4,
+    show_rollouts: Annotated[bool, PersonOption("--show-rollouts/--hide-rollouts", help="--mode review: show the "
+                                                "agent's rollouts fast-forward.")] = True,
+    player: Annotated[str, PersonOption(help="Your name, stored with your labels.")] = "human",
     data: DataOpt = Path("data"),
 ) -> None:
     """DAgger: the policy plays, the expert says what it should have done, the labels join the data, retrain.
@@ -462,17 +390,15 @@ def dagger(
     labels is written to data/<game>/reports/dagger.png. With --expert human you label in a window: --mode
     takeover (hold keys to take over), review (answer questions after each rollout) or rewind (a lost life
     rewinds the game and you play from there)."""
-    chosen = resolve(game)
-    store = store_for(data, game)
-    start = checkpoint_for(store, chosen, checkpoint)
+    chosen, store, start = policy_for(data, game, checkpoint)
     from agent.dagger import DaggerConfig, run_dagger
-    from agent.dagger.human import HumanConfig, HumanLabelling, LabellingStopped
+    from agent.dagger.human import HumanConfig, HumanLabelling
     from agent.dagger.planner import PlannerLabelling
     from agent.planner import ExpertConfig
     from agent.policy import CheckpointError
     from recorder.window import NoDisplayError, check_display
 
-    human = expert is ExpertKind.human
+    human = expert == "human"
     try:
         config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
                               epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames,
@@ -480,23 +406,18 @@ def dagger(
         labelling = PlannerLabelling(ExpertConfig(budget=budget), workers=workers)
         if human:
             check_display()
-            labelling = HumanLabelling(mode.value, HumanConfig(
+            labelling = HumanLabelling(mode, HumanConfig(
                 chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed, queries=queries,
                 rewind_seconds=rewind_seconds, show_rollout=show_rollouts, player=player))
     except NoDisplayError as exc:
         fail(f"--expert human labels in a window: {exc}")
     except ValueError as exc:
         fail(str(exc))
-    try:
-        with _failing(CheckpointError, ValueError, NoDisplayError):
-            run_dagger(chosen, store, start, config, labelling, console=console, warn=warn)
-    except LabellingStopped as exc:
-        warn(f"{exc}; run the same command again to continue from there.")
+    with _failing(CheckpointError, ValueError, NoDisplayError):
+        run_dagger(chosen, store, start, config, labelling, console=console, warn=warn)
 
 
 # mimic expert: the planning expert plays and records (agent/planner.py)
-
-
 @app.command()
 def expert(
     game: GameOpt,
@@ -506,45 +427,32 @@ def expert(
                                        min=1)] = 40,
     frameskip: Annotated[int, typer.Option(help="Frames each decision is held.", min=1)] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.", min=0)] = 0,
-    workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each (default: one per core).",
-                                                min=1)] = None,
+    workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each (default: one per "
+                                                "core).", min=1)] = None,
     max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cut each episode after this many frames.",
                                                    min=1)] = None,
     data: DataOpt = Path("data"),
 ) -> None:
     """The planning expert plays and records into data/<game>/demos/ (player `expert`), like a person."""
-    from agent.planner import ExpertConfig, default_workers, episodes_progress, episodes_table, play_episodes
+    from agent.planner import ExpertConfig, default_workers, record_episodes
 
-    store = store_for(data, game)
-    chosen = resolve(game)
+    chosen, store = game_store(data, game)
     try:
         config = ExpertConfig(budget=budget, depth=depth, frameskip=frameskip)
     except ValueError as exc:
         fail(f"{exc}; pass a --budget of at least --frameskip frames")
-    workers = min(workers or default_workers(), episodes)
-    seeds = [seed + i for i in range(episodes)]
-    console.print(
-        f"Expert on {chosen.name}: {episodes} episode(s), budget {budget:,} frames a decision "
-        f"(rollouts of {depth} decisions x {frameskip} frames), {workers} worker(s), into {store.demos}/",
-        highlight=False,
-    )
-    with episodes_progress(console, seeds, max_frames) as show:
-        results = play_episodes(chosen, config, seeds, directory=store.demos, max_frames=max_frames,
-                                workers=workers, report=show)
-    console.print(episodes_table(chosen, results))
-    console.print(f"Saved {len(results)} episode(s) to {store.demos}/; `mimic data ls --game {chosen.name}` lists them.")
+    record_episodes(chosen, config, [seed + i for i in range(episodes)], directory=store.demos,
+                    max_frames=max_frames, workers=min(workers or default_workers(), episodes), console=console)
 
 
 # mimic demo: the whole pipeline headless, the planning expert standing in for the human (agent/demo.py)
-
-
 @app.command()
 def demo(
     game: Annotated[str, typer.Option("--game", "-g", help="Game to run the pipeline on.")] = "pacman",
-    data: Annotated[Path | None, typer.Option(
-        "--data", help="Where to put this run (default: a new folder data/demo-<time>/, so nothing of yours is touched).",
-    )] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: a smoke run of every step in about a minute.")] = False,
+    data: Annotated[Path | None, typer.Option("--data", help="Where to put this run (default: a new folder "
+                                              "data/demo-<time>/, so nothing of yours is touched).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: a smoke run of every step in about "
+                                        "a minute.")] = False,
     video_frames: Annotated[int, typer.Option("--video-frames", help="Length of the final agent's video, in frames.",
                                               min=1)] = 3600,
     seed: Annotated[int, typer.Option(help="Seed of the whole run.")] = 0,
@@ -554,29 +462,16 @@ def demo(
     The planning expert records a few episodes, behavioural cloning trains on them, two DAgger rounds run with the
     planner as labeller, the final agent is scored against a random one with the eval protocol, and a report, a
     plot and an mp4 of the agent are written."""
-    import datetime as dt
-    import time
+    from agent.demo import DemoConfig, demo_intro, demo_report, demo_reporter, run_demo
 
-    from agent.demo import DemoConfig, demo_report, demo_reporter, run_demo
-    from agent.policy import load_checkpoint
-    from recorder.store import GameStore
-
-    chosen = resolve(game)
     root = data if data is not None else Path("data") / f"demo-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    store = GameStore(root, chosen.name)
-    config = DemoConfig.quick(seed) if quick else DemoConfig(seed=seed)
-    console.print(
-        f"[bold]mimic demo[/] on {chosen.name} in {root}/: the planning expert (budget {config.budget} frames a "
-        f"decision) stands in for a person.", highlight=False)
-    started = time.perf_counter()
+    chosen, store = game_store(root, game)
+    config = (DemoConfig.quick if quick else DemoConfig)(seed=seed, video_frames=video_frames)
+    console.print(demo_intro(chosen, root, config), highlight=False)
     with _status(console) as say:
         reporter = demo_reporter(say, lambda line: console.print(line, highlight=False))
         result = run_demo(chosen, store, config, on_event=reporter, warn=warn)
-    t0 = time.perf_counter()
-    video = _render(chosen, load_checkpoint(result.final_checkpoint, chosen), store.videos / "demo.mp4", episodes=1,
-                    greedy=False, temperature=config.temperature, seed=seed, max_frames=video_frames, scale=3)
-    result.seconds["video"] = time.perf_counter() - t0
-    console.print(demo_report(result, config, video=video, seconds=time.perf_counter() - started), highlight=False)
+    console.print(demo_report(result, config), highlight=False)
 
 
 @app.command()

@@ -96,11 +96,27 @@ def render_video(
     return write_video(frames, path, game.action_names, scale=scale, on_frame=on_frame)
 
 
-def play_in_window(loaded, config, *, greedy: bool = False, temperature: float = 0.25, seed: int = 0):
-    """The agent of a loaded checkpoint plays in a window (`recorder.play.PlayLoop`, a `PlayConfig`);
-    returns the loop's `PlaySummary`."""
-    from agent.actor import PolicyActor
-    from recorder.play import AgentControls, PlayLoop
+def video_line(path: Path, frames: int, episodes: int, game: str) -> str:
+    """One line for a rendered video: where, how many frames and seconds, how many episodes of which game."""
+    return (f"{path}: {frames:,} frames, {frames / 60:,.1f} s at 60 fps, {episodes} episode{'s' * (episodes > 1)} "
+            f"of {game}")
 
+
+def play_in_window(loaded, game: Game, *, episodes: int | None = None, greedy: bool = False,
+                   temperature: float = 0.25, seed: int = 0, scale: int = 4, speed: float = 1.0,
+                   max_frames: int = STANDARD_MAX_FRAMES):
+    """The agent of a loaded checkpoint plays `episodes` games (None: until Esc) in a window, recording
+    nothing (`recorder.play.PlayLoop`); returns the loop's `PlaySummary`."""
+    from agent.actor import PolicyActor
+    from recorder.play import AgentControls, PlayConfig, PlayLoop
+    from recorder.store import AGENT_PLAYER
+
+    config = PlayConfig(game, player=AGENT_PLAYER, seed=seed, scale=scale, speed=speed, episodes=episodes,
+                        record=False, title="mimic watch", max_frames=max_frames)
     actor = PolicyActor(loaded, greedy=greedy, temperature=temperature, rng=np.random.default_rng(seed))
     return PlayLoop(config, AgentControls(actor)).run()
+
+
+def episodes_lines(summary) -> list[str]:
+    """One line per episode played in the window: its score, length and how it ended."""
+    return [f"episode {e.number}: score {e.score:,.0f}, {e.length:,} frames ({e.ended})" for e in summary.episodes]

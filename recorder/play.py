@@ -650,6 +650,18 @@ def login_name() -> str:
         return "anon"
 
 
+def play_session(config: PlayConfig, console) -> PlaySummary:
+    """`mimic play`: says on a Rich `console` who plays and where the episodes go, plays in the window, then
+    prints what was played (`summary_report`)."""
+    what = (f"recording into {config.directory}/" if config.record
+            else "not recording (add --record to save episodes)")
+    console.print(f"Playing {config.game.name} as {config.player}, {what}. Esc quits; `mimic play --keys` lists "
+                  "the keys.")
+    summary = PlayLoop(config).run()
+    console.print(summary_report(summary, config.record))
+    return summary
+
+
 def keys_help(game: Game):
     """`mimic play --keys`: the keys of the game's actions, then the keys that control the loop."""
     from rich.console import Group

@@ -304,20 +304,29 @@ def run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, 
                warn: Callable[[str], None] | None = None) -> list[RoundResult]:
     """`mimic dagger`: rounds from `start` until `config.rounds` have finished, labelled by `labelling`, said on
     a Rich `console` as they go (what runs, the starting policy's score, every rollout and round), then the
-    rounds' table and their plot. A person's Esc raises `agent.dagger.human.LabellingStopped`."""
+    rounds' table and their plot. A person's Esc (`agent.dagger.human.LabellingStopped`) stops it: `warn` says
+    how to go on, and the rounds finished are returned."""
+    from agent.dagger.human import LabellingStopped
+
     done = finished_rounds(store.dagger)
     if len(done) >= config.rounds:
         console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")
         console.print(rounds_table(done, game=game.name))
         return done
     console.print(labelling.task(game, config, len(done) + 1), highlight=False)
-    with labelling.collector(game, config) as collector:
-        runner = DaggerRunner(game, store, start, collector, config,
-                              on_event=round_printer(console, human=labelling.human), warn=warn)
-        start_score = runner.start_score()
-        console.print(f"starting policy {start}: score {start_score:,.1f} (before any DAgger round)", highlight=False)
-        results = runner.run()
-        plot = write_plot(results, store, expert_score=expert_demo_score(store), bc_score=start_score)
+    try:
+        with labelling.collector(game, config) as collector:
+            runner = DaggerRunner(game, store, start, collector, config,
+                                  on_event=round_printer(console, human=labelling.human), warn=warn)
+            start_score = runner.start_score()
+            console.print(f"starting policy {start}: score {start_score:,.1f} (before any DAgger round)",
+                          highlight=False)
+            results = runner.run()
+            plot = write_plot(results, store, expert_score=expert_demo_score(store), bc_score=start_score)
+    except LabellingStopped as exc:
+        if warn is not None:
+            warn(f"{exc}; run the same command again to continue from there.")
+        return finished_rounds(store.dagger)
     console.print(rounds_table(results, game=game.name))
     console.print(f"plot: {plot}", highlight=False)
     console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
