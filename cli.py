@@ -485,9 +485,9 @@ def games() -> None:
 
 
 # A command's help is its docstring; Rich wraps each paragraph to the screen, so the source's line breaks go.
-for command in (*app.registered_commands, *data_app.registered_commands):
-    paragraphs = inspect.cleandoc(command.callback.__doc__).split("\n\n")
-    command.help = "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+for _command in (*app.registered_commands, *data_app.registered_commands):
+    _paragraphs = inspect.cleandoc(_command.callback.__doc__).split("\n\n")
+    _command.help = "\n\n".join(" ".join(paragraph.split()) for paragraph in _paragraphs)
 
 
 def main() -> None:  # pragma: no cover - the console script calls `app`
