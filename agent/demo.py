@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, RoundEvent, expert_demo_score, write_plot
-from agent.dagger.planner import PlannerCollector
-from agent.dagger.rounds import RoundResult
-from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
-from agent.planner import Expert, ExpertConfig, ExpertPool, default_workers, play_episodes
+from agent.dagger.planner import planner_collector
+from agent.dagger.rounds import RoundResult, plus_minus, rounds_table
+from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint, report_table
+from agent.planner import ExpertConfig, default_workers, play_episodes
+from agent.policy import load_checkpoint
 from agent.train import TrainConfig, TrainResult, train
+from agent.watch import render_video, video_line
 from recorder.games import Game
 from recorder.store import GameStore
 
@@ -39,11 +41,19 @@ class DemoConfig:
     temperature: float = 0.25
     seed: int = 0
     workers: int = field(default_factory=default_workers)
+    video_frames: int | None = None  # the final agent's video (videos/demo.mp4), in frames; None: no video
+
+    @classmethod
+    def quick(cls, **settings) -> DemoConfig:
+        """Tiny sizes (`mimic demo --quick`): a smoke run of every step in about a minute."""
+        return cls(**{**dict(expert_episodes=2, expert_frames=300, budget=120, bc_epochs=2, rounds=2,
+                             rollout_frames=300, round_epochs=1, round_eval_episodes=1, eval_episodes=2,
+                             eval_max_frames=2000), **settings})
 
 
 @dataclass(frozen=True)
 class DemoEvent:
-    step: str  # "expert", "train", "dagger", "eval"
+    step: str  # "expert", "train", "dagger", "eval", "video"
     detail: object
 
 
@@ -58,6 +68,9 @@ class DemoResult:
     report_path: Path | None
     plot: Path
     seconds: dict[str, float]
+    video: Path | None = None
+    video_frames: int = 0  # frames written into the video
+    total_seconds: float = 0.0  # the whole run
 
     @property
     def final_checkpoint(self) -> Path:
@@ -67,9 +80,10 @@ class DemoResult:
 def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
              on_event: Callable[[DemoEvent], None] | None = None,
              warn: Callable[[str], None] | None = None) -> DemoResult:
-    """Expert demonstrations -> BC -> DAgger rounds -> evaluation. Returns what it made."""
+    """Expert demonstrations -> BC -> DAgger rounds -> evaluation (-> a video). Returns what it made."""
     tell = on_event or (lambda event: None)
     seconds: dict[str, float] = {}
+    started = time.perf_counter()
     expert_config = ExpertConfig(budget=config.budget)
 
     start = time.perf_counter()
@@ -90,9 +104,8 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
         eval_episodes=config.round_eval_episodes, eval_max_frames=config.eval_max_frames,
         temperature=config.temperature, seed=config.seed,
     )
-    with ExpertPool(game, expert_config, seed=config.seed, workers=config.workers) as pool:
-        collector = PlannerCollector(game, Expert(game, expert_config, seed=config.seed), config.rollout_frames,
-                                     relabel=pool, temperature=config.temperature, seed=config.seed)
+    with planner_collector(game, expert_config, max_frames=config.rollout_frames, temperature=config.temperature,
+                           seed=config.seed, workers=config.workers) as collector:
         runner = DaggerRunner(game, store, bc.avg_checkpoint, collector, dagger_config,
                               on_event=lambda e: tell(DemoEvent("dagger", e)), warn=warn)
         bc_score = runner.start_score()
@@ -109,7 +122,74 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
     seconds["evaluation"] = time.perf_counter() - start
     expert_score = expert_demo_score(store)
     plot = write_plot(rounds, store, expert_score=expert_score, bc_score=bc_score)
-    return DemoResult(store, expert_score, bc, rounds, bc_score, report, report_path, plot, seconds)
+    video, video_frames = None, 0
+    if config.video_frames is not None:
+        start = time.perf_counter()
+        video = store.videos / "demo.mp4"
+        video_frames = render_video(load_checkpoint(Path(rounds[-1].checkpoint), game), game, video, episodes=1,
+                                    temperature=config.temperature, seed=config.seed, max_frames=config.video_frames,
+                                    scale=3, say=lambda text: tell(DemoEvent("video", text)))
+        seconds["video"] = time.perf_counter() - start
+    return DemoResult(store, expert_score, bc, rounds, bc_score, report, report_path, plot, seconds, video,
+                      video_frames, time.perf_counter() - started)
 
 
-__all__ = ["DemoConfig", "DemoEvent", "DemoResult", "RoundEvent", "run_demo"]
+STEPS = {"expert": "1/5 expert demonstrations", "train": "2/5 behavioural cloning", "dagger": "3/5 DAgger",
+         "eval": "4/5 evaluation", "video": "5/5 video"}
+
+
+def demo_intro(game: Game, root: Path, config: DemoConfig) -> str:
+    """One line (Rich markup) before a demo starts: the game, the folder and who stands in for a person."""
+    return (f"[bold]mimic demo[/] on {game.name} in {root}/: the planning expert (budget {config.budget} frames a "
+            "decision) stands in for a person.")
+
+
+def demo_reporter(say: Callable[[str], None], tell: Callable[[str], None]) -> Callable[[DemoEvent], None]:
+    """The `on_event` of `run_demo`: `say` gets a status line for every event (the step and where it
+    stands, a video's "rendering: ..." included), `tell` a line to keep for every finished DAgger round."""
+
+    def on_event(event: DemoEvent) -> None:
+        detail = event.detail
+        text = STEPS[event.step]
+        if event.step == "expert":
+            text += f": episode {detail.index + 1}, {detail.frames:,} frames, score {detail.score:,.0f}"
+        elif event.step == "train":
+            text += f": epoch {detail.epoch}/{detail.epochs}, loss {detail.loss:.3f}, acc {detail.accuracy:.1%}"
+        elif event.step == "dagger":
+            text += f" round {detail.round}: {detail.kind}"
+            if detail.kind == "round":
+                r = detail.detail
+                score = plus_minus(r.score_mean, r.score_ci95)
+                tell(f"DAgger round {r.round}: +{r.new_labels:,} labels, score {score}")
+        elif event.step == "eval":
+            who, i, score = detail
+            text += f": {who} episode {i}, score {score:,.0f}"
+        elif event.step == "video":
+            text += f": {detail}"
+        say(text)
+
+    return on_event
+
+
+def demo_report(result: DemoResult, config: DemoConfig):
+    """What a finished demo prints: its video, the expert's and BC's scores, the rounds, the final evaluation,
+    the time each step took and in all, and where the report, plot, video and policy are."""
+    from rich.console import Group
+    from rich.text import Text
+
+    times = ", ".join(f"{name} {s:.0f} s" for name, s in result.seconds.items())
+    video = [] if result.video is None else [Text(video_line(result.video, result.video_frames, 1, result.store.game))]
+    return Group(
+        *video,
+        Text(f"expert demonstrations: mean score {result.expert_score:,.0f} (capped at {config.expert_frames:,} "
+             f"frames); BC policy before DAgger: {result.bc_score:,.1f}"),
+        rounds_table(result.rounds, game=result.store.game),
+        report_table(result.report),
+        Text(f"time: {times}; total {result.total_seconds:.0f} s"),
+        Text(f"report: {result.report_path}\nplot:   {result.plot}\nvideo:  {result.video}\n"
+             f"policy: {result.final_checkpoint}"),
+    )
+
+
+__all__ = ["DemoConfig", "DemoEvent", "DemoResult", "RoundEvent", "demo_intro", "demo_report", "demo_reporter",
+           "run_demo"]

@@ -506,3 +506,35 @@ def episodes_table(game: Game, results: Sequence[EpisodeProgress]):
     table.add_row("mean", "", f"{sum(r.frames for r in results) / len(results):,.0f}", "", "",
                   f"{sum(r.score for r in results) / len(results):,.0f}", "")
     return table
+
+
+
+def record_episodes(game: Game, config: ExpertConfig, seeds: Sequence[int], *, directory: Path, console,
+                    max_frames: int | None = None, workers: int = 1) -> list[EpisodeProgress]:
+    """`mimic expert`: one episode per seed recorded into `directory`, `workers` at a time, said on a Rich
+    `console`: what runs, on a terminal a bar per episode, then a table of the episodes and where they are."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console.print(
+        f"Expert on {game.name}: {len(seeds)} episode(s), budget {config.budget:,} frames a decision (rollouts of "
+        f"{config.depth} decisions x {config.frameskip} frames), {workers} worker(s), into {directory}/",
+        highlight=False,
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        tasks = [progress.add_task(f"episode {i + 1} (seed {s})", total=max_frames, status="waiting")
+                 for i, s in enumerate(seeds)]
+
+        def show(p: EpisodeProgress) -> None:
+            status = (f"score {p.score:>7,.0f}  lives {p.lives}  {p.frames:>7,} frames  "
+                      f"{p.decisions_per_s:5.1f} decisions/s")
+            if p.done:  # the bar ends full, whether the game or the frame cap ended it
+                progress.update(tasks[p.index], total=p.frames, completed=p.frames, status=f"{status}  {p.ended}")
+            else:
+                progress.update(tasks[p.index], completed=p.frames, status=status)
+
+        results = play_episodes(game, config, seeds, directory=directory, max_frames=max_frames, workers=workers,
+                                report=show)
+    console.print(episodes_table(game, results))
+    console.print(f"Saved {len(results)} episode(s) to {directory}/; `mimic data ls --game {game.name}` lists them.")
+    return results

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -755,8 +756,67 @@ def recall_table(result: TrainResult, action_names: Sequence[str]) -> Table:
     return table
 
 
+def train_summary(result: TrainResult, action_names: Sequence[str]):
+    """What a finished training prints: the epochs, the recall per action, the data and the checkpoints."""
+    from rich.console import Group
+    from rich.text import Text
+
+    moot = f"; {result.moot_samples:,} moot ones left out (every action as good)" if result.moot_samples else ""
+    rate = sum(m.samples_per_s for m in result.history) / len(result.history)
+    return Group(
+        epochs_table(result),
+        recall_table(result, action_names),
+        Text(f"{result.train_samples:,} training decisions from {len(result.train_episodes)} episodes, "
+             f"{result.val_samples:,} validation decisions from {len(result.val_episodes)}{moot}; "
+             f"{rate:,.0f} decisions a second of training."),
+        Text(f"averaged (used by default): {result.avg_checkpoint}; best: {result.best_checkpoint} "
+             f"(epoch {result.best.epoch}); last: {result.last_checkpoint}"),
+    )
+
+
+@contextmanager
+def train_progress(console, game: str) -> Iterator[dict[str, Callable]]:
+    """Training's progress on a Rich `console`: what the plan chose, a line per epoch and, on a
+    terminal, a bar over each epoch's batches. Yields `train`'s callbacks (on_load, on_plan,
+    on_progress, on_epoch), to pass as keyword arguments."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}  acc {task.fields[acc]:.1%}  {task.fields[rate]:,.0f} samples/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        loading = progress.add_task("pooling", total=None, epoch="pooling episodes:", loss=0.0, acc=0.0, rate=0.0)
+        task = progress.add_task("train", total=None, epoch="-", loss=0.0, acc=0.0, rate=0.0, visible=False)
+
+        def on_plan(plan: TrainPlan) -> None:
+            progress.update(loading, visible=False)
+            progress.update(task, visible=True)
+            episodes = f"{plan.episodes} episode{'s' * (plan.episodes != 1)}"
+            console.print(f"[bold]Training[/] {game} on {episodes}: {describe(plan)}", highlight=False, soft_wrap=True)
+
+        def on_epoch(m: EpochMetrics) -> None:
+            val = (f"val loss {m.val_loss:.3f} acc {m.val_accuracy:.1%}" if m.val_loss is not None
+                   else "no validation episodes")
+            if m.avg_val_loss is not None:
+                val += f" (averaged weights: loss {m.avg_val_loss:.3f} acc {m.avg_val_accuracy:.1%})"
+            console.print(f"epoch {m.epoch}: train loss {m.train_loss:.3f} acc {m.train_accuracy:.1%}, {val}",
+                          highlight=False, soft_wrap=True)
+
+        def on_load(done: int, total: int) -> None:
+            progress.update(loading, total=total, completed=done)
+
+        def on_progress(p: TrainProgress) -> None:
+            progress.update(task, total=p.batches, completed=p.batch, epoch=f"{p.epoch}/{p.epochs}", loss=p.loss,
+                            acc=p.accuracy, rate=p.samples_per_s)
+
+        yield {"on_load": on_load, "on_plan": on_plan, "on_progress": on_progress, "on_epoch": on_epoch}
+
+
 __all__ = [
     "AVERAGE_EPOCHS", "BCData", "ENSEMBLE_MIN_LABELS", "ENSEMBLE_NETWORKS", "EpochMetrics", "NoDataError",
     "TrainConfig", "TrainPlan", "TrainProgress", "TrainResult", "default_networks", "describe", "epochs_table",
-    "load_data", "recall_table", "resumed_config", "train", "train_game", "weight_average",
+    "load_data", "recall_table", "resumed_config", "train", "train_game", "train_progress", "train_summary",
+    "weight_average",
 ]

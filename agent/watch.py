@@ -1,15 +1,17 @@
 """Watching the agent: every emulator frame it plays, with its score, action and probabilities.
 
 `agent_frames` yields one `WatchFrame` per emulator frame (60 a second of play), which the
-video writer (`recorder.video`) draws; this module never draws anything itself. The agent plays
-in the one decision loop (`agent.rollout.play`) under the evaluation protocol by default
-(sticky actions 0.25, no-op starts).
+video writer (`recorder.video`) draws (`render_video` hands them to it); this module never draws
+anything itself. The agent plays in the one decision loop (`agent.rollout.play`) under the
+evaluation protocol by default (sticky actions 0.25, no-op starts). In a window (`play_in_window`)
+it plays in `recorder.play`'s loop instead, through `agent.actor.PolicyActor`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -65,3 +67,56 @@ def agent_frames(
                 episode, score, step = episode + 1, 0.0, 0
     finally:
         envs.close()
+
+
+def render_video(
+    loaded,
+    game: Game,
+    path: Path,
+    *,
+    episodes: int = 1,
+    greedy: bool = False,
+    temperature: float = 0.25,
+    seed: int = 0,
+    max_frames: int = STANDARD_MAX_FRAMES,
+    scale: int = 3,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    """Play `episodes` games with a loaded checkpoint (`agent.policy.load_checkpoint`) and write every
+    emulator frame into the mp4 at `path` (`recorder.video`); `say` hears how many seconds of play are
+    written. Returns the frames written."""
+    from recorder.video import write_video
+
+    def on_frame(count: int) -> None:
+        if say is not None and count % 60 == 0:
+            say(f"rendering: {count / 60:,.0f} s of play")
+
+    frames = agent_frames(loaded.policy, game, loaded.obs, episodes=episodes, greedy=greedy,
+                          temperature=temperature, seed=seed, max_frames=max_frames)
+    return write_video(frames, path, game.action_names, scale=scale, on_frame=on_frame)
+
+
+def video_line(path: Path, frames: int, episodes: int, game: str) -> str:
+    """One line for a rendered video: where, how many frames and seconds, how many episodes of which game."""
+    return (f"{path}: {frames:,} frames, {frames / 60:,.1f} s at 60 fps, {episodes} episode{'s' * (episodes > 1)} "
+            f"of {game}")
+
+
+def play_in_window(loaded, game: Game, *, episodes: int | None = None, greedy: bool = False,
+                   temperature: float = 0.25, seed: int = 0, scale: int = 4, speed: float = 1.0,
+                   max_frames: int = STANDARD_MAX_FRAMES):
+    """The agent of a loaded checkpoint plays `episodes` games (None: until Esc) in a window, recording
+    nothing (`recorder.play.PlayLoop`); returns the loop's `PlaySummary`."""
+    from agent.actor import PolicyActor
+    from recorder.play import AgentControls, PlayConfig, PlayLoop
+    from recorder.store import AGENT_PLAYER
+
+    config = PlayConfig(game, player=AGENT_PLAYER, seed=seed, scale=scale, speed=speed, episodes=episodes,
+                        record=False, title="mimic watch", max_frames=max_frames)
+    actor = PolicyActor(loaded, greedy=greedy, temperature=temperature, rng=np.random.default_rng(seed))
+    return PlayLoop(config, AgentControls(actor)).run()
+
+
+def episodes_lines(summary) -> list[str]:
+    """One line per episode played in the window: its score, length and how it ended."""
+    return [f"episode {e.number}: score {e.score:,.0f}, {e.length:,} frames ({e.ended})" for e in summary.episodes]

@@ -104,3 +104,16 @@ def keys_table(game: Game) -> list[tuple[str, str]]:
         parts = [words[d] for d in (vertical, horizontal) if d] + (["Space"] if fire else [])
         rows.append((" + ".join(parts) or "(nothing held)", name))
     return rows
+
+
+def key_help(title: str, rows: Sequence[tuple[str, str]], columns: tuple[str, str] = ("key", "does")):
+    """A Rich table of (key, what it does) rows under `title`, as the CLI prints key help."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table

@@ -41,7 +41,7 @@ import numpy as np
 
 from recorder import window
 from recorder.games import FRAMES_PER_SECOND, Game, make_env
-from recorder.keys import KEY_BINDINGS, action_for_held
+from recorder.keys import KEY_BINDINGS, action_for_held, key_help, keys_table
 from recorder.recording import EpisodeRecorder, Step
 from recorder.store import NO_LABEL, STEP_MODE
 
@@ -634,3 +634,67 @@ class PlayLoop:
 
     def present(self) -> None:
         self.view.present()
+
+
+# ---------------------------------------------------------------------------------------------
+# What `mimic play` prints
+
+
+def login_name() -> str:
+    """The name a person plays under by default: their login, "anon" where there is none (some containers)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name
+        return "anon"
+
+
+def play_session(config: PlayConfig, console) -> PlaySummary:
+    """`mimic play`: says on a Rich `console` who plays and where the episodes go, plays in the window, then
+    prints what was played (`summary_report`)."""
+    what = (f"recording into {config.directory}/" if config.record
+            else "not recording (add --record to save episodes)")
+    console.print(f"Playing {config.game.name} as {config.player}, {what}. Esc quits; `mimic play --keys` lists "
+                  "the keys.")
+    summary = PlayLoop(config).run()
+    console.print(summary_report(summary, config.record))
+    return summary
+
+
+def keys_help(game: Game):
+    """`mimic play --keys`: the keys of the game's actions, then the keys that control the loop."""
+    from rich.console import Group
+
+    return Group(key_help(f"{game.name}: {game.n_actions} actions", keys_table(game), ("hold", "action")),
+                 key_help("while playing", CONTROL_KEYS))
+
+
+def summary_report(summary: PlaySummary, record: bool):
+    """After a session: a table of the episodes played (where they were saved), and a line of totals."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    parts = []
+    if summary.episodes:
+        folder = summary.saved[0].path.parent if summary.saved else None
+        title = f"episodes saved in {folder}/" if folder else "episodes (not saved)"
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("#", "frames", "score", "ended", "file" if record else "seed"):
+            table.add_column(column, justify="right" if column in ("#", "frames", "score") else "left",
+                             overflow="fold")
+        for e in summary.episodes:
+            where = e.path.name if e.path is not None else str(e.seed)
+            table.add_row(str(e.number), f"{e.length:,}", f"{e.score:,.0f}", e.ended, where)
+        parts.append(table)
+    stats = summary.stats
+    mean_ms, p99_ms = stats.work_ms()
+    played = len(summary.episodes)
+    saved = len(summary.saved)
+    head = (f"{saved} episode{'s' * (saved != 1)} saved" if record
+            else f"{played} episode{'s' * (played != 1)} played, none saved")
+    parts.append(Text(f"{head}; {stats.discarded} discarded; {stats.frames:,} frames played, {stats.dropped} dropped "
+                      f"(work per frame {mean_ms:.1f} ms mean, {p99_ms:.1f} ms p99)."))
+    return Group(*parts)

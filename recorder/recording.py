@@ -18,6 +18,7 @@ from ale_py import ALEState
 
 from recorder.games import Game, ale_version, make_env, resolve_game
 from recorder.store import (
+    DamagedEpisodeError,
     EPISODE_SUFFIX,
     STATE_EVERY,
     Episode,
@@ -294,3 +295,14 @@ def verify_episode(path: Path) -> VerifyResult:
     problem = replay_episode(episode)
     n = len(episode)
     return VerifyResult(Path(path), problem is None, n, problem or f"{n} frames replay exactly")
+
+
+def verify_line(path: Path) -> tuple[bool, str]:
+    """Replay one episode file (`verify_episode`): whether it verified, and a line of Rich markup saying so
+    ("ok", "FAILED" or "DAMAGED", with the game, folder and file)."""
+    try:
+        result = verify_episode(path)
+    except DamagedEpisodeError as exc:
+        return False, f"[red]DAMAGED[/]  {exc}"
+    mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+    return result.ok, f"{mark}  {path.parent.parent.name}/{path.parent.name}/{path.name}: {result.message}"

@@ -279,6 +279,15 @@ def read_info(path: Path) -> EpisodeInfo:
         raise DamagedEpisodeError(f"{path.name}: cannot read episode metadata ({_reason(exc)})") from exc
 
 
+
+def episode_words(path: Path) -> str:
+    """An episode file in a few words: its name, player, length and score; "(damaged)" when unreadable."""
+    try:
+        info = read_info(path)
+    except DamagedEpisodeError:
+        return f"{path.name} (damaged)"
+    return f"{path.name} ({info.player}, {info.length:,} frames, score {info.score:,.0f})"
+
 def _info(data) -> EpisodeInfo:
     info = EpisodeInfo.from_json(bytes(data["meta"]).decode())
     if info.format > FORMAT_VERSION:

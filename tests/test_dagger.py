@@ -181,3 +181,16 @@ def test_cli_dagger_without_a_policy_says_to_train_first(data_root):
     result = CliRunner().invoke(app, ["dagger", "--game", "pacman", "--data", str(data_root)])
     assert result.exit_code == 2
     assert "mimic train --game pacman" in result.output and "Traceback" not in result.output
+
+
+def test_cli_dagger_with_the_planner_reports_the_planners_labels(bc_store):
+    store, start = bc_store
+    result = CliRunner().invoke(app, ["dagger", "--game", "pacman", "--rounds", "1", "--episodes", "1",
+                                      "--max-frames", "200", "--epochs", "1", "--eval-episodes", "1",
+                                      "--eval-max-frames", "800", "--budget", "120", "--workers", "1",
+                                      "--checkpoint", str(start), "--data", str(store.root)])
+    assert result.exit_code == 0, result.output
+    rollout = next(line for line in result.output.splitlines() if "rollout" in line and ".npz" in line)
+    assert "decisions labelled (" in rollout and "taken by the expert" in rollout and "by you" not in rollout
+    assert "DAgger on pacman: rounds 1..1" in result.output and "final policy:" in result.output
+    assert (store.dagger_round(1) / "round.json").is_file()

@@ -28,14 +28,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Protocol
+from typing import ContextManager, Protocol
 
 
-from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds
+from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds, round_line, rounds_table
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.obs import ObsConfig
 from agent.rollout import Rollout
-from agent.train import TrainConfig, TrainResult, train
+from agent.train import TrainConfig, TrainResult, describe, train
 from recorder.games import Game
 from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
 
@@ -120,6 +120,18 @@ class Collector(Protocol):
 
     def collect(self, checkpoint: Path, *, round_index: int, beta: float, folder: Path, episodes: int,
                 first: int, on_rollout: Callable[[Rollout], None]) -> None: ...
+
+
+class Labelling(Protocol):
+    """Who labels a run: the planner (`agent.dagger.planner.PlannerLabelling`) or a person
+    (`agent.dagger.human.HumanLabelling`)."""
+
+    human: bool  # a person labels (rollouts are reported as theirs)
+
+    def task(self, game: Game, config: DaggerConfig, first: int):
+        """What is about to run, from round `first` on (a Rich renderable)."""
+
+    def collector(self, game: Game, config: DaggerConfig) -> ContextManager[Collector]: ...
 
 
 @dataclass(frozen=True)
@@ -263,3 +275,59 @@ def write_plot(results: Sequence[RoundResult], store: GameStore, *, expert_score
                bc_score: float | None) -> Path:
     return plot_rounds(list(results), store.reports / "dagger.png", game=store.game,
                        expert_score=expert_score, bc_score=bc_score)
+
+
+def round_printer(console, *, human: bool) -> Callable[[RoundEvent], None]:
+    """Prints a runner's events on a Rich `console`: what each round's training chose, every rollout
+    (labelled by a person when `human`, else by the planner) and every finished round."""
+
+    def rollout_line(r: Rollout) -> str:
+        if not human:
+            return f"{r.decisions:,} decisions labelled ({r.expert_decisions:,} taken by the expert)"
+        files = f" ({len(r.paths)} files)" if len(r.paths) > 1 else ""
+        return f"{r.expert_decisions:,} of {r.decisions:,} decisions labelled by you{files}"
+
+    def on_event(event: RoundEvent) -> None:
+        if event.kind == "plan":
+            console.print(f"round {event.round}: training {describe(event.detail)}", highlight=False, soft_wrap=True)
+        elif event.kind == "rollout":
+            r = event.detail
+            console.print(f"round {event.round}: rollout {r.path.name}: {r.frames:,} frames, score {r.score:,.0f}, "
+                          + rollout_line(r), highlight=False)
+        elif event.kind == "round":
+            console.print(round_line(event.detail), highlight=False)
+
+    return on_event
+
+
+def run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, labelling: Labelling, *, console,
+               warn: Callable[[str], None] | None = None) -> list[RoundResult]:
+    """`mimic dagger`: rounds from `start` until `config.rounds` have finished, labelled by `labelling`, said on
+    a Rich `console` as they go (what runs, the starting policy's score, every rollout and round), then the
+    rounds' table and their plot. A person's Esc (`agent.dagger.human.LabellingStopped`) stops it: `warn` says
+    how to go on, and the rounds finished are returned."""
+    from agent.dagger.human import LabellingStopped
+
+    done = finished_rounds(store.dagger)
+    if len(done) >= config.rounds:
+        console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")
+        console.print(rounds_table(done, game=game.name))
+        return done
+    console.print(labelling.task(game, config, len(done) + 1), highlight=False)
+    try:
+        with labelling.collector(game, config) as collector:
+            runner = DaggerRunner(game, store, start, collector, config,
+                                  on_event=round_printer(console, human=labelling.human), warn=warn)
+            start_score = runner.start_score()
+            console.print(f"starting policy {start}: score {start_score:,.1f} (before any DAgger round)",
+                          highlight=False)
+            results = runner.run()
+            plot = write_plot(results, store, expert_score=expert_demo_score(store), bc_score=start_score)
+    except LabellingStopped as exc:
+        if warn is not None:
+            warn(f"{exc}; run the same command again to continue from there.")
+        return finished_rounds(store.dagger)
+    console.print(rounds_table(results, game=game.name))
+    console.print(f"plot: {plot}", highlight=False)
+    console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
+    return results

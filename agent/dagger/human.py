@@ -26,9 +26,11 @@ is raised, so the command can end and a re-run continue.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from ale_py import ALEState
@@ -40,6 +42,9 @@ from recorder.games import FRAMES_PER_SECOND, Game
 from recorder.play import Actor, PlayConfig
 from recorder.recording import rollout_seed
 from recorder.store import load_episode
+
+if TYPE_CHECKING:
+    from agent.dagger import Collector, DaggerConfig
 
 ActorFactory = Callable[[Path], Actor]
 MODES = ("takeover", "review", "rewind")
@@ -180,3 +185,47 @@ def human_mode(name: str) -> HumanMode:
 def make_collector(mode: str, config: HumanConfig, make_actor: ActorFactory):
     """The collector of a mode: "takeover", "review" or "rewind"."""
     return human_mode(mode).collector(config, make_actor)
+
+
+
+@dataclass(frozen=True)
+class HumanLabelling:
+    """A person labels DAgger's rollouts in a window, in `mode` (`mimic dagger --expert human`)."""
+
+    mode: str
+    config: HumanConfig
+    human: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        human_mode(self.mode)  # an unknown mode is a ValueError now, not when the window opens
+
+    def task(self, game: Game, config: DaggerConfig, first: int):
+        """What the person is told before the window opens: the rounds ahead, their task and the mode's keys."""
+        from rich.console import Group
+        from rich.text import Text
+
+        from recorder.keys import key_help
+
+        labelling = human_mode(self.mode)
+        return Group(
+            Text.from_markup(
+                f"DAgger on {game.name} with you as the expert, mode [bold]{self.mode}[/]: rounds "
+                f"{first}..{config.rounds}, {config.episodes} rollout(s) of at most {self.config.max_frames:,} frames "
+                f"a round{labelling.terms(self.config)}. The starting policy is evaluated first; then the window "
+                "opens."),
+            Text(labelling.task),
+            key_help("keys", labelling.keys),
+            Text("Only what you say becomes a label; frames the agent plays on its own stay unlabelled (-1)."),
+        )
+
+    @contextmanager
+    def collector(self, game: Game, config: DaggerConfig) -> Iterator[Collector]:
+        """The mode's collector; it makes the policy's actor from each round's checkpoint."""
+        from agent.actor import PolicyActor
+        from agent.policy import load_checkpoint
+
+        def make_actor(path: Path) -> PolicyActor:
+            return PolicyActor(load_checkpoint(path, game), temperature=config.temperature,
+                               rng=np.random.default_rng(config.seed))
+
+        yield make_collector(self.mode, self.config, make_actor)

@@ -10,18 +10,24 @@ recording.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from agent.env import recording_env
 from agent.obs import ObsConfig
+from agent.planner import Expert, ExpertConfig, ExpertPool
 from agent.rollout import BetaMix, Labeller, PlannerController, PolicyController, Rollout, label_steps, play
 from recorder.games import Game
 from recorder.recording import EpisodeRecorder, rollout_seed
 from recorder.store import AGENT_PLAYER
+
+if TYPE_CHECKING:
+    from agent.dagger import DaggerConfig
 
 
 def roll_out(
@@ -93,3 +99,37 @@ class PlannerCollector:
                 max_frames=self.max_frames, directory=folder, rng=np.random.default_rng(seed),
                 greedy=self.greedy, temperature=self.temperature, extra={"round": round_index}, relabel=self.relabel,
             ))
+
+
+@contextmanager
+def planner_collector(game: Game, config: ExpertConfig, *, max_frames: int, temperature: float, seed: int,
+                      workers: int | None = None) -> Iterator[PlannerCollector]:
+    """A `PlannerCollector` whose expert decides live in this process and labels afterwards in a pool
+    of `workers` processes (default: one per core), closed on leaving."""
+    with ExpertPool(game, config, seed=seed, workers=workers) as pool:
+        yield PlannerCollector(game, Expert(game, config, seed=seed), max_frames, relabel=pool,
+                               temperature=temperature, seed=seed)
+
+
+@dataclass(frozen=True)
+class PlannerLabelling:
+    """The planning expert labels DAgger's rollouts (`mimic dagger`): live where beta says so, then the
+    rest in a pool of `workers` processes (default: one per core)."""
+
+    expert: ExpertConfig = field(default_factory=ExpertConfig)
+    workers: int | None = None
+    human: ClassVar[bool] = False
+
+    def task(self, game: Game, config: DaggerConfig, first: int) -> str:
+        """One line: the rounds `first`..`config.rounds` about to run, their betas, the planner's budget and
+        each round's training."""
+        betas = ", ".join(f"{config.beta(r):.3g}" for r in range(first, config.rounds + 1))
+        return (f"DAgger on {game.name}: rounds {first}..{config.rounds}, {config.episodes} rollout(s) of at most "
+                f"{config.max_frames:,} frames each, beta {betas} (the share of decisions the expert takes); planner "
+                f"budget {self.expert.budget:,} frames a decision; each round trains {config.epochs} more epochs "
+                "from the last round's weights and keeps their average.")
+
+    def collector(self, game: Game, config: DaggerConfig):
+        """The collector, in a context that closes its pool on leaving."""
+        return planner_collector(game, self.expert, max_frames=config.max_frames, temperature=config.temperature,
+                                 seed=config.seed, workers=self.workers)

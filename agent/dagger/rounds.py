@@ -116,3 +116,15 @@ def rounds_table(results: list[RoundResult], *, game: str):
                       f"{r.score_mean:,.1f}", "-" if r.score_ci95 is None else f"{r.score_ci95:,.1f}", str(r.episodes),
                       f"{r.seconds:.0f} s")
     return table
+
+
+def plus_minus(mean: float, ci95: float | None) -> str:
+    """A score as "mean ± 95% interval", the mean alone when there is no interval."""
+    return f"{mean:,.1f}" if ci95 is None else f"{mean:,.1f} ± {ci95:,.1f}"
+
+
+def round_line(r: RoundResult) -> str:
+    """One line (Rich markup) for a finished round: labels added and in all, validation accuracy, score, time."""
+    return (f"[bold]round {r.round}[/]: +{r.new_labels:,} labels (total {r.total_labels:,}), val acc "
+            f"{r.val_accuracy:.1%}, score {plus_minus(r.score_mean, r.score_ci95)} over {r.episodes} episodes, "
+            f"{r.seconds:.0f} s")
