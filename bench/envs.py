@@ -23,31 +23,28 @@ from agent.obs import ObsConfig
 from recorder.games import resolve_game
 
 
-def ours(game, n: int, decisions: int, seed: int) -> float:
-    envs = protocol_envs(game, ObsConfig(), n)
-    rng = np.random.default_rng(seed)
-    envs.reset(seed=seed)
-    start = time.perf_counter()
-    for _ in range(decisions // n):
-        envs.step(rng.integers(game.n_actions, size=n))
-    rate = (decisions // n) * n / (time.perf_counter() - start)
-    envs.close()
-    return rate
+def ours(game, n: int):
+    return protocol_envs(game, ObsConfig(), n)
 
 
-def ales(game, n: int, decisions: int, seed: int) -> float:
+def ales(game, n: int):
     from ale_py.vector_env import AtariVectorEnv
 
-    envs = AtariVectorEnv(game.rom, n, frameskip=4, repeat_action_probability=STANDARD_STICKY,
+    return AtariVectorEnv(game.rom, n, frameskip=4, repeat_action_probability=STANDARD_STICKY,
                           noop_max=STANDARD_NOOP_MAX, reward_clipping=False, use_fire_reset=False)
+
+
+def rate(envs, game, decisions: int, seed: int) -> float:
+    """Decisions a second of `envs` (closed afterwards) stepping uniformly random actions."""
+    n = envs.num_envs
     rng = np.random.default_rng(seed)
     envs.reset(seed=seed)
     start = time.perf_counter()
     for _ in range(decisions // n):
         envs.step(rng.integers(game.n_actions, size=n))
-    rate = (decisions // n) * n / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
     envs.close()
-    return rate
+    return (decisions // n) * n / seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,8 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     print("| ---: | ---: | ---: | ---: |")
     ratios = []
     for turn in range(1, args.repeats + 1):
-        a = ours(game, args.envs, args.decisions, turn)
-        b = ales(game, args.envs, args.decisions, turn)
+        a = rate(ours(game, args.envs), game, args.decisions, turn)
+        b = rate(ales(game, args.envs), game, args.decisions, turn)
         ratios.append(a / b)
         print(f"| {turn} | {a:,.0f} | {b:,.0f} | {a / b:.2f} |", flush=True)
     print(f"median ratio {float(np.median(ratios)):.2f}")
