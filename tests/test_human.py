@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from agent.actor import PolicyActor
-from agent.dagger import finished_rollouts
-from agent.obs import ObsConfig, decision_labels
-from agent.policy import Policy, PolicyConfig, load_checkpoint, save_checkpoint
-from recorder.games import make_env, resolve_game
-from agent.dagger.human import HumanConfig, LabellingStopped, labelled_decisions
+from agent.dagger import LabellingStopped, finished_rollouts
+from agent.dagger.human import HumanConfig, labelled_decisions
 from agent.dagger.review import ReviewCollector
 from agent.dagger.rewind import RewindCollector
 from agent.dagger.takeover import TakeoverCollector
+from agent.obs import ObsConfig, decision_labels
+from agent.policy import Policy, PolicyConfig, load_checkpoint, save_checkpoint
+from recorder.games import make_env, resolve_game
 from recorder.recording import verify_episode
 from recorder.store import NO_LABEL, load_episode
 from recorder.window import pygame

@@ -30,10 +30,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import ContextManager, Protocol
 
-
 from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, plot_rounds, round_line, rounds_table
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
-from agent.obs import ObsConfig
+from agent.obs import ObsConfig, decision_labels
 from agent.rollout import Rollout
 from agent.train import TrainConfig, TrainResult, describe, train
 from recorder.games import Game
@@ -82,8 +81,6 @@ class DaggerConfig:
 
 def count_labels(paths: Sequence[Path], frameskip: int) -> int:
     """Labelled decisions in the given episodes (what the trainer learns from)."""
-    from agent.obs import decision_labels
-
     total = 0
     for path in paths:
         labels = decision_labels(load_episode(path, frames=False).labels, frameskip)
@@ -109,6 +106,10 @@ def finished_rollouts(folder: Path) -> int:
             continue
         count += bool(info.extra.get("rollout_end", True))
     return count
+
+
+class LabellingStopped(Exception):
+    """The person labelling pressed Esc or closed the window; what they labelled is stored."""
 
 
 class Collector(Protocol):
@@ -304,10 +305,8 @@ def run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, 
                warn: Callable[[str], None] | None = None) -> list[RoundResult]:
     """`mimic dagger`: rounds from `start` until `config.rounds` have finished, labelled by `labelling`, said on
     a Rich `console` as they go (what runs, the starting policy's score, every rollout and round), then the
-    rounds' table and their plot. A person's Esc (`agent.dagger.human.LabellingStopped`) stops it: `warn` says
+    rounds' table and their plot. A person's Esc (`LabellingStopped`) stops it: `warn` says
     how to go on, and the rounds finished are returned."""
-    from agent.dagger.human import LabellingStopped
-
     done = finished_rounds(store.dagger)
     if len(done) >= config.rounds:
         console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")

@@ -57,10 +57,6 @@ COMMON_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
-class LabellingStopped(Exception):
-    """The person pressed Esc or closed the window; what they labelled is stored."""
-
-
 @dataclass(frozen=True)
 class HumanConfig:
     """How the person labels; validated up front."""

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.actor import PolicyActor
+from agent.dagger import LabellingStopped
 from agent.dagger.human import (
     ActorFactory,
     HumanConfig,
     HumanMode,
-    LabellingStopped,
     last_that_mattered,
 )
-from agent.actor import PolicyActor
 from agent.env import recording_env
 from agent.rollout import Decisions, PolicyController, Rollout, play
 from recorder import window

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.dagger import LabellingStopped
 from agent.dagger.human import (
     COMMON_KEYS,
     ActorFactory,
     HumanConfig,
     HumanMode,
-    LabellingStopped,
     last_that_mattered,
     rollout_from_files,
 )

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.dagger import LabellingStopped
 from agent.dagger.human import (
     COMMON_KEYS,
     ActorFactory,
     HumanConfig,
     HumanMode,
-    LabellingStopped,
     rollout_from_files,
 )
 from agent.rollout import Rollout
