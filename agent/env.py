@@ -189,7 +189,7 @@ class DecisionEnvs(gym.vector.VectorEnv):
         if ended.any():
             info["ended"] = {"score": np.where(ended, self.scores, np.nan),
                              "frames": np.where(ended, self.frame_numbers, -1), "mask": ended.copy()}
-            if isinstance(self.source, _ProtocolSource):  # SAME_STEP: the next game starts now
+            if self.restarts:  # SAME_STEP: the next game starts now
                 self._start(ended, *self.source.reset(None, ended))
         return self._stacks.copy(), reward, terminated, truncated, info
 
@@ -199,6 +199,11 @@ class DecisionEnvs(gym.vector.VectorEnv):
         frames = [frame[i] for frame in self._frames[:played]]
         shape = (0, *screen_shape(self.game.rom), 3)[: 4 if self.source.rgb else 3]
         return (np.stack(frames) if frames else np.empty(shape, dtype=np.uint8)), self._rewards[:played, i]
+
+    @property
+    def restarts(self) -> bool:
+        """Whether a game that ends is started again (the protocol's games; a recording plays one)."""
+        return isinstance(self.source, _ProtocolSource)
 
     def states(self) -> list[bytes] | None:
         """The emulator state of each game now, for a look-ahead (recording envs); None otherwise."""

@@ -181,6 +181,8 @@ def play(envs: DecisionEnvs, controller: Controller, *, games: int, seed: int | 
     """
     if games < 1:
         raise ValueError(f"games must be at least 1, got {games}")
+    if games > envs.num_envs and not envs.restarts:
+        raise ValueError(f"{games} games asked of {envs.num_envs} recording(s): a recording plays one game")
     n = envs.num_envs
     observations, _ = envs.reset(seed=seed)
     logs = [GameLog(i) for i in range(n)]
@@ -205,7 +207,7 @@ def play(envs: DecisionEnvs, controller: Controller, *, games: int, seed: int | 
             log.score, log.frames = float(ended["score"][i]), int(ended["frames"][i])
             if counted[i]:
                 ended_logs.append(log)
-            counted[i] = started < games and states is None  # a recording plays one game
+            counted[i] = started < games
             started += int(counted[i])
             logs[i] = GameLog(i)
             previous[i] = None
