@@ -252,8 +252,8 @@ def train(
             given = [name for name in ctx.params
                      if ctx.get_parameter_source(name).name not in ("DEFAULT", "DEFAULT_MAP")]
             config = resumed_config(store.models, config, given)
-    with train_progress(console, the_game.name) as callbacks, _failing(NoDataError, CheckpointError, ValueError):
-        result = train_game(store, the_game, config, resume=resume, warn=warn, **callbacks)
+    with train_progress(console, the_game.name, warn) as hooks, _failing(NoDataError, CheckpointError, ValueError):
+        result = train_game(store, the_game, config, resume=resume, hooks=hooks)
     console.print(train_summary(result, the_game.action_names))
 
 

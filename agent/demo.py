@@ -19,7 +19,7 @@ from agent.dagger.rounds import RoundResult, plus_minus, rounds_table
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint, report_table
 from agent.planner import ExpertConfig, default_workers, play_episodes
 from agent.policy import load_checkpoint
-from agent.train import TrainConfig, TrainResult, train
+from agent.train import TrainConfig, TrainHooks, TrainResult, train
 from agent.watch import render_video, video_line
 from recorder.games import Game
 from recorder.store import GameStore
@@ -95,7 +95,7 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
     start = time.perf_counter()
     bc = train(game, store.episode_paths(dagger=False), store.models,
                TrainConfig(epochs=config.bc_epochs, seed=config.seed),
-               on_progress=lambda p: tell(DemoEvent("train", p)), warn=warn)
+               hooks=TrainHooks(on_progress=lambda p: tell(DemoEvent("train", p)), warn=warn))
     seconds["behavioural cloning"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -411,6 +411,17 @@ def weight_average(policy: Policy, horizon: float) -> AveragedModel:
 # The trainer
 
 
+@dataclass(frozen=True)
+class TrainHooks:
+    """What a training tells its caller as it goes; every hook is optional."""
+
+    on_load: Callable[[int, int], None] | None = None  # (episodes pooled, readable episodes), after each
+    on_plan: Callable[[TrainPlan], None] | None = None  # what the training chose, once the data is loaded
+    on_progress: Callable[[TrainProgress], None] | None = None  # every batch
+    on_epoch: Callable[[EpochMetrics], None] | None = None  # every epoch
+    warn: Callable[[str], None] | None = None  # every damaged episode skipped
+
+
 def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig(), *, out_dir: Path | None = None,
                **kwargs) -> TrainResult:
     """Train on every episode recorded for the game (demos and DAgger rounds), into `out_dir`
@@ -449,33 +460,27 @@ def train(
     *,
     init_from: Path | None = None,
     resume: bool = False,
-    on_plan: Callable[[TrainPlan], None] | None = None,
-    on_progress: Callable[[TrainProgress], None] | None = None,
-    on_epoch: Callable[[EpochMetrics], None] | None = None,
-    warn: Callable[[str], None] | None = None,
-    on_load: Callable[[int, int], None] | None = None,
+    hooks: TrainHooks = TrainHooks(),
     data: BCData | None = None,
 ) -> TrainResult:
     """Behavioural cloning on `episodes`; writes out_dir/avg.pt, best.pt and last.pt.
 
     `init_from` warm-starts from a checkpoint's weights (DAgger) and keeps their networks and their
     train/validation split; `resume` continues the run saved in out_dir/last.pt up to
-    `config.epochs`. `data` reuses a loaded data set (`load_data`); `on_load(done, total)` reports
-    the episodes pooled, `on_plan` what the training chose once they are, `on_progress` every
-    batch, `on_epoch` every epoch, `warn` every damaged episode skipped.
+    `config.epochs`. `data` reuses a loaded data set (`load_data`); `hooks` hear how it goes.
     """
     with torch_threads(config.threads):
-        trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, on_progress, on_epoch,
-                           warn, on_load, data)
-        if on_plan is not None:
-            on_plan(trainer.plan)
+        trainer = _Trainer(game, list(episodes), Path(out_dir), config, init_from, resume, hooks, data)
+        if hooks.on_plan is not None:
+            hooks.on_plan(trainer.plan)
         return trainer.run()
 
 
 class _Trainer:
-    def __init__(self, game, episodes, out_dir, config, init_from, resume, on_progress, on_epoch, warn, on_load, data):
+    def __init__(self, game, episodes, out_dir, config, init_from, resume, hooks: TrainHooks, data):
         self.game, self.out_dir, self.config = game, out_dir, config
-        self.on_progress, self.on_epoch, self.warn = on_progress, on_epoch, warn
+        self.on_progress, self.on_epoch, self.warn = hooks.on_progress, hooks.on_epoch, hooks.warn
+        on_load = hooks.on_load
         self.device = resolve_device(config.device)
         self.skipped: list[str] = []
         self._check_start(init_from, resume)
@@ -775,10 +780,9 @@ def train_summary(result: TrainResult, action_names: Sequence[str]):
 
 
 @contextmanager
-def train_progress(console, game: str) -> Iterator[dict[str, Callable]]:
+def train_progress(console, game: str, warn: Callable[[str], None] | None = None) -> Iterator[TrainHooks]:
     """Training's progress on a Rich `console`: what the plan chose, a line per epoch and, on a
-    terminal, a bar over each epoch's batches. Yields `train`'s callbacks (on_load, on_plan,
-    on_progress, on_epoch), to pass as keyword arguments."""
+    terminal, a bar over each epoch's batches. Yields `train`'s hooks (damaged episodes go to `warn`)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
@@ -811,12 +815,12 @@ def train_progress(console, game: str) -> Iterator[dict[str, Callable]]:
             progress.update(task, total=p.batches, completed=p.batch, epoch=f"{p.epoch}/{p.epochs}", loss=p.loss,
                             acc=p.accuracy, rate=p.samples_per_s)
 
-        yield {"on_load": on_load, "on_plan": on_plan, "on_progress": on_progress, "on_epoch": on_epoch}
+        yield TrainHooks(on_load=on_load, on_plan=on_plan, on_progress=on_progress, on_epoch=on_epoch, warn=warn)
 
 
 __all__ = [
     "AVERAGE_EPOCHS", "BCData", "ENSEMBLE_MIN_LABELS", "ENSEMBLE_NETWORKS", "EpochMetrics", "NoDataError",
-    "TrainConfig", "TrainPlan", "TrainProgress", "TrainResult", "default_networks", "describe", "epochs_table",
+    "TrainConfig", "TrainHooks", "TrainPlan", "TrainProgress", "TrainResult", "default_networks", "describe", "epochs_table",
     "load_data", "recall_table", "resumed_config", "train", "train_game", "train_progress", "train_summary",
     "weight_average",
 ]

@@ -15,8 +15,8 @@ from agent.obs import NO_LABEL, ObsConfig
 from agent.policy import CheckpointError, Policy, PolicyConfig, load_checkpoint, save_checkpoint
 from agent.dagger import DaggerConfig, round_training
 from agent.train import (
-    AVERAGE_EPOCHS, ENSEMBLE_MIN_LABELS, ENSEMBLE_NETWORKS, Batcher, NoDataError, TrainConfig, default_networks,
-    describe, load_data, members_loss, resumed_config, train, train_game, weight_average,
+    AVERAGE_EPOCHS, ENSEMBLE_MIN_LABELS, ENSEMBLE_NETWORKS, Batcher, NoDataError, TrainConfig, TrainHooks,
+    default_networks, describe, load_data, members_loss, resumed_config, train, train_game, weight_average,
 )
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
@@ -132,7 +132,7 @@ def test_a_warm_started_run_keeps_the_split_and_the_networks_of_the_weights_it_s
     first = train(game, demos, tmp_path / "bc", config)
     plans = []
     second = train(game, demos + rounds, tmp_path / "round", replace(config, networks=None),
-                   init_from=first.avg_checkpoint, on_plan=plans.append)
+                   init_from=first.avg_checkpoint, hooks=TrainHooks(on_plan=plans.append))
     assert plans[0].config.networks == 2 and plans[0].networks_why == "as the weights it starts from"
     names = lambda paths: {p.name for p in paths}  # noqa: E731
     assert names(first.val_episodes) <= names(second.val_episodes)
@@ -176,7 +176,7 @@ def test_a_training_cut_short_resumes_to_its_end_and_a_finished_one_resumes_as_i
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(game, paths, tmp_path / "run", config, on_epoch=interrupt)
+        train(game, paths, tmp_path / "run", config, hooks=TrainHooks(on_epoch=interrupt))
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["meta"]["epoch"] == 1
     finished = train(game, paths, tmp_path / "run", config, resume=True)
     assert [m.epoch for m in finished.history] == [1, 2]
@@ -197,7 +197,7 @@ def test_a_resume_takes_the_saved_runs_settings_where_none_are_given(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(game, paths, tmp_path / "run", started, on_epoch=interrupt)
+        train(game, paths, tmp_path / "run", started, hooks=TrainHooks(on_epoch=interrupt))
     ran = started
     asked = TrainConfig(epochs=7, device="cpu", threads=2)  # `mimic train --resume --threads 2`
     assert resumed_config(tmp_path / "run", asked, given=["threads"]) == replace(ran, threads=2)
@@ -346,7 +346,7 @@ def test_the_game_table_decides_mirroring_and_dagger_rounds_train_alike(tmp_path
     plans = []
     rounds = round_training(DaggerConfig(epochs=1), load_checkpoint(first.avg_checkpoint, game).meta["train"], config.obs)
     train(game, paths, tmp_path / "round", replace(rounds, device="cpu", threads=1), init_from=first.avg_checkpoint,
-          on_plan=plans.append)
+          hooks=TrainHooks(on_plan=plans.append))
     assert plans[0].mirror
     with pytest.raises(ValueError, match="no mirror image left to right"):
         replace(game, action_names=("NOOP", "LEFT"), ale_actions=(0, 4))
@@ -415,6 +415,7 @@ def test_no_recordings_and_damaged_files(tmp_path):
     good = record_scripted("pacman", store.demos, frames=64)
     (store.demos / "zz-broken.npz").write_bytes(b"PK\x03\x04 broken")
     warnings = []
-    result = train_game(store, game, TrainConfig(epochs=1, device="cpu"), warn=warnings.append)
+    result = train_game(store, game, TrainConfig(epochs=1, device="cpu"),
+                        hooks=TrainHooks(warn=warnings.append))
     assert result.train_episodes == [good]
     assert len(warnings) == 1 and warnings[0].startswith("zz-broken.npz")

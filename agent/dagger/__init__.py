@@ -34,7 +34,7 @@ from agent.dagger.rounds import RoundResult, beta_for_round, finished_rounds, pl
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint
 from agent.obs import ObsConfig, decision_labels
 from agent.rollout import Rollout
-from agent.train import TrainConfig, TrainResult, describe, train
+from agent.train import TrainConfig, TrainHooks, TrainResult, describe, train
 from recorder.games import Game
 from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
 
@@ -237,9 +237,8 @@ class DaggerRunner:
         out_dir = self.store.models / f"dagger-round-{round_index:03d}"
         return train(
             self.game, self.store.episode_paths(), out_dir, self.train_config, init_from=self.checkpoint_for(previous),
-            on_plan=lambda plan: self.on_event(RoundEvent("plan", round_index, plan)),
-            on_progress=lambda p: self.on_event(RoundEvent("train", round_index, p)),
-            warn=self.warn,
+            hooks=TrainHooks(on_plan=lambda plan: self.on_event(RoundEvent("plan", round_index, plan)),
+                             on_progress=lambda p: self.on_event(RoundEvent("train", round_index, p)), warn=self.warn),
         )
 
     def start_score(self) -> float:
