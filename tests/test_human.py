@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from agent.actor import PolicyActor
-from agent.dagger import LabellingStopped, finished_rollouts
-from agent.dagger.human import HumanConfig, labelled_decisions
+from agent.dagger import LabellingStopped, finished_rollouts, labelled_decisions
+from agent.dagger.human import HumanConfig
 from agent.dagger.review import ReviewCollector
 from agent.dagger.rewind import RewindCollector
 from agent.dagger.takeover import TakeoverCollector

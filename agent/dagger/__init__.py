@@ -79,13 +79,15 @@ class DaggerConfig:
         return beta_for_round(round_index, self.beta0)
 
 
+def labelled_decisions(labels, frameskip: int) -> tuple[int, int]:
+    """(decisions, decisions with a label) of an episode's per-step labels, as the trainer counts them."""
+    decisions = decision_labels(labels, frameskip)
+    return len(decisions), int((decisions >= 0).sum())
+
+
 def count_labels(paths: Sequence[Path], frameskip: int) -> int:
     """Labelled decisions in the given episodes (what the trainer learns from)."""
-    total = 0
-    for path in paths:
-        labels = decision_labels(load_episode(path, frames=False).labels, frameskip)
-        total += int((labels >= 0).sum())
-    return total
+    return sum(labelled_decisions(load_episode(path, frames=False).labels, frameskip)[1] for path in paths)
 
 
 def finished_rollouts(folder: Path) -> int:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from ale_py import ALEState
 
-from agent.obs import decision_labels
+from agent.dagger import labelled_decisions
 from agent.rollout import Rollout
 from recorder import window
 from recorder.games import FRAMES_PER_SECOND, Game
@@ -97,12 +97,6 @@ class HumanConfig:
                           directory=Path(folder), max_frames=self.max_frames, realtime=self.realtime,
                           title=f"mimic dagger {self.game.name}: {mode}, round {round_index}",
                           source="dagger", extra={"round": round_index, "mode": mode})
-
-
-def labelled_decisions(labels: np.ndarray, frameskip: int) -> tuple[int, int]:
-    """(decisions, decisions with a label) of an episode's per-step labels, as the trainer counts them."""
-    decisions = decision_labels(labels, frameskip)
-    return len(decisions), int((decisions >= 0).sum())
 
 
 def rollout_from_files(paths: Sequence[Path], frameskip: int, *, score: float | None = None,
