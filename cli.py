@@ -1,9 +1,8 @@
 """`mimic`: record human play of Atari games, train agents on it, and watch them play.
 
-The Typer app: each command parses its options into a config, calls one function of the
-`recorder` or `agent` packages and prints what it returns with Rich; the tables and progress
-reports are built next to the code they report on. Heavy imports (the emulator, torch) happen
-inside commands so that `mimic --help` answers at once.
+The Typer app: each command parses its options into a config, calls one function of `recorder` or `agent` and
+prints what it returns with Rich; tables and progress reports are built next to the code they report on. Heavy
+imports (the emulator, torch) happen inside commands so that `mimic --help` answers at once.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import secrets
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -30,12 +30,26 @@ COMMAND_ORDER = ("play", "data", "train", "watch", "eval", "dagger", "expert", "
 
 
 class _UserOrder(typer.core.TyperGroup):
-    """Lists the commands in the order a user meets them; any other command comes last."""
+    """Lists the commands in the order a user meets them (any other comes last); a command stopped by Ctrl-C,
+    SIGTERM or SIGHUP, or by data it cannot write, ends with one line and no traceback."""
 
     def list_commands(self, ctx) -> list[str]:
         names = super().list_commands(ctx)
         last = len(COMMAND_ORDER)
         return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else last)
+
+    def invoke(self, ctx):
+        from recorder.store import StoreError
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the same cleanup runs
+            signal.signal(signum, signal.default_int_handler)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("stopped: what had finished is kept (episodes, checkpoints, rounds); run the same command to go on",
+                 code=130)
+        except StoreError as exc:
+            fail(str(exc), code=1)
 
 
 app = typer.Typer(cls=_UserOrder, no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_enable=False,
@@ -45,8 +59,7 @@ data_app = typer.Typer(help="The recorded episodes: list, verify, delete.", no_a
 app.add_typer(data_app, name="data")
 
 
-# Written to a file or a pipe, the consoles are wide, so tables widen instead of cutting cells; progress bars
-# pass `disable=not console.is_terminal`, so that there they print nothing.
+# Off a terminal, tables widen instead of cutting cells, and progress bars (disable=not is_terminal) are silent.
 console = Console()
 err_console = Console(stderr=True)
 for _out in (console, err_console):
@@ -289,9 +302,7 @@ def watch(
     from agent.watch import episodes_lines, play_in_window, render_video, video_line
 
     if video is not None:
-        if video.suffix.lower() != ".mp4":
-            fail(f"the video file must end in .mp4, got {video.name}")
-        with _status(console, "rendering") as say:
+        with _status(console, "rendering") as say, _failing(ValueError):
             count = render_video(loaded, chosen, video, episodes=episodes or 1, greedy=greedy, temperature=temperature,
                                  seed=seed, max_frames=max_frames, scale=scale or 3, say=say)
         console.print(video_line(video, count, episodes or 1, chosen.name), highlight=False, soft_wrap=True)
@@ -299,14 +310,12 @@ def watch(
     from recorder.window import NoDisplayError
 
     try:
-        summary = play_in_window(loaded, chosen, episodes=episodes, greedy=greedy, temperature=temperature, seed=seed,
-                                 scale=scale or 4, speed=speed, max_frames=max_frames)
+        with _failing(ValueError):
+            summary = play_in_window(loaded, chosen, episodes=episodes, greedy=greedy, temperature=temperature,
+                                     seed=seed, scale=scale or 4, speed=speed, max_frames=max_frames)
     except NoDisplayError as exc:
         fail(f"{exc}; or render a video: mimic watch --game {chosen.name} --video out.mp4")
-    except ValueError as exc:
-        fail(str(exc))
-    for line in episodes_lines(summary):
-        console.print(line, highlight=False)
+    console.print("\n".join(episodes_lines(summary)), highlight=False)
 
 
 @app.command("eval")
@@ -345,8 +354,7 @@ def eval_(
     console.print(f"[dim]report saved to {saved}[/]", highlight=False, soft_wrap=True)
 
 
-# mimic dagger: the agent plays, the expert labels, aggregate, retrain (agent/dagger/)
-# The two panels of `mimic dagger --help`: the planner's options, and a person's.
+# mimic dagger: the agent plays, the expert labels, aggregate, retrain (agent/dagger/); two panels of options in --help
 PlannerOption = partial(typer.Option, rich_help_panel="Planning expert")
 PersonOption = partial(typer.Option, rich_help_panel="A person labels (--expert human)")
 
@@ -400,19 +408,18 @@ def dagger(
 
     human = expert == "human"
     try:
-        config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else beta0,
-                              epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames,
-                              temperature=temperature, seed=seed)
-        labelling = PlannerLabelling(ExpertConfig(budget=budget), workers=workers)
-        if human:
-            check_display()
-            labelling = HumanLabelling(mode, HumanConfig(
-                chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed, queries=queries,
-                rewind_seconds=rewind_seconds, show_rollout=show_rollouts, player=player))
+        with _failing(ValueError):
+            config = DaggerConfig(rounds=rounds, episodes=episodes, max_frames=max_frames, beta0=0.0 if human else
+                                  beta0, epochs=epochs, eval_episodes=eval_episodes, eval_max_frames=eval_max_frames,
+                                  temperature=temperature, seed=seed)
+            labelling = PlannerLabelling(ExpertConfig(budget=budget), workers=workers)
+            if human:
+                check_display()
+                labelling = HumanLabelling(mode, HumanConfig(
+                    chosen, max_frames=max_frames, seed=seed, scale=scale, speed=speed, queries=queries,
+                    rewind_seconds=rewind_seconds, show_rollout=show_rollouts, player=player))
     except NoDisplayError as exc:
         fail(f"--expert human labels in a window: {exc}")
-    except ValueError as exc:
-        fail(str(exc))
     with _failing(CheckpointError, ValueError, NoDisplayError):
         run_dagger(chosen, store, start, config, labelling, console=console, warn=warn)
 
@@ -479,20 +486,15 @@ def games() -> None:
     """List every game `--game` accepts (the ROMs ale-py ships)."""
     from recorder.games import game_names
 
-    names = game_names()
-    console.print(", ".join(names), highlight=False)
+    console.print(", ".join(names := game_names()), highlight=False)
     console.print(f"[dim]{len(names)} games; pacman is Atari 2600 Pac-Man, mspacman is Ms. Pac-Man.[/]")
 
 
 # A command's help is its docstring; Rich wraps each paragraph to the screen, so the source's line breaks go.
 for _command in (*app.registered_commands, *data_app.registered_commands):
-    _paragraphs = inspect.cleandoc(_command.callback.__doc__).split("\n\n")
-    _command.help = "\n\n".join(" ".join(paragraph.split()) for paragraph in _paragraphs)
+    _command.help = "\n\n".join(" ".join(paragraph.split()) for paragraph in
+                                  inspect.cleandoc(_command.callback.__doc__).split("\n\n"))
 
 
-def main() -> None:  # pragma: no cover - the console script calls `app`
+if __name__ == "__main__":  # pragma: no cover - the console script calls `app`
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -84,8 +84,11 @@ def render_video(
 ) -> int:
     """Play `episodes` games with a loaded checkpoint (`agent.policy.load_checkpoint`) and write every
     emulator frame into the mp4 at `path` (`recorder.video`); `say` hears how many seconds of play are
-    written. Returns the frames written."""
+    written. Returns the frames written; ValueError when `path` does not end in .mp4."""
     from recorder.video import write_video
+
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"the video file must end in .mp4, got {path.name}")
 
     def on_frame(count: int) -> None:
         if say is not None and count % 60 == 0:

@@ -55,6 +55,11 @@ class DamagedEpisodeError(Exception):
     """An episode file that cannot be read; the message starts with the file's name."""
 
 
+class StoreError(Exception):
+    """A file or folder under the data root that cannot be written (read-only, a full disk, a file where a folder
+    belongs, another run writing it); the message is one line: which, why, and what to do."""
+
+
 @dataclass(frozen=True)
 class EpisodeInfo:
     """What an episode is, without its frames: the file's metadata."""
