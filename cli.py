@@ -21,7 +21,7 @@ import typer
 import typer.core
 from rich.console import Console
 
-from recorder.store import GameStore, episode_words, episodes_table, games_with_data
+from recorder.store import GameStore, episode_words, episodes_table, games_with_data, recover_journals
 
 if TYPE_CHECKING:
     from recorder.games import Game
@@ -113,9 +113,10 @@ def resolve(name: str) -> Game:
 
 
 def game_store(data: Path, name: str) -> tuple[Game, GameStore]:
-    """The game called `name` (one line saying so when there is none) and its folder under the data root."""
-    game = resolve(name)
-    return game, GameStore(Path(data), game.name)
+    """The game called `name` (one line when there is none) and its folder, where unfinished episodes are recovered."""
+    for recovered in recover_journals(store := GameStore(Path(data), (game := resolve(name)).name)):
+        err_console.print(recovered.line, highlight=False, soft_wrap=True)  # one line each
+    return game, store
 
 
 def policy_for(data: Path, name: str, checkpoint: Path | None) -> tuple[Game, GameStore, Path]:
@@ -164,8 +165,7 @@ def play(
     with _failing(ValueError, NoDisplayError):
         config = PlayConfig(the_game, player=login_name() if player is None else player, scale=scale, speed=speed,
                             step_mode=step, seed=secrets.randbelow(2**31) if seed is None else seed, episodes=episodes,
-                            record=record, directory=store.demos if record else None, max_frames=max_frames,
-                            title=f"mimic play {the_game.name}" + (" [REC]" if record else ""))
+                            record=record, directory=store.demos if record else None, max_frames=max_frames)
         check_display()
     with _failing(NoDisplayError):
         play_session(config, console)

@@ -61,6 +61,7 @@ CONTROL_KEYS: tuple[tuple[str, str], ...] = (
     ("Backspace", "throw away the episode in progress and start again"),
     ("Esc or close", "quit; the episode in progress is saved, marked quit"),
 )
+TITLE_EVERY = 6  # frames between updates of the window title's recording length
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class PlayConfig:
     directory: Path | None = None  # where finished episodes are saved (needed with record)
     max_frames: int | None = None  # cap each episode at this many steps (ended "frame_cap")
     realtime: bool = True  # False: never wait (benchmarks, tests)
-    title: str = "mimic play"
+    title: str | None = None  # the window's title (default "mimic play GAME"); recording adds its length
     source: str = "human"  # stored with every episode ("dagger" for DAgger's window modes)
     extra: dict = field(default_factory=dict)  # more metadata stored with every episode
 
@@ -312,9 +313,9 @@ class PlayLoop:
 
     def run(self) -> PlaySummary:
         """Play until the player quits or the episodes asked for are done; save what was played."""
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, self._request_stop)
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # SIGTERM, or the terminal closed: save, stop
+            previous = {signum: signal.signal(signum, self._request_stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
         try:
             self.start()
             while self.running:
@@ -322,8 +323,8 @@ class PlayLoop:
         except KeyboardInterrupt:
             self.quit()
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             self.close()
         return self.summary()
 
@@ -335,11 +336,15 @@ class PlayLoop:
         self._key_codes = {pygame.key.key_code(name): name for name in KEY_BINDINGS}
         self.env = make_env(self.game)  # the frame cap is counted here, in steps (ALE counts reset frames)
         self.view = window.GameView(self.env.observation_space.shape, self.game.action_names, scale=self.config.scale,
-                                    probs_panel=self.controller.panel, title=self.config.title)
+                                    probs_panel=self.controller.panel, title=self.title)
         self.running = True
         self.start_episode()
         if self.view.scale != self.view.scale_asked:
             self.say(f"scale {self.view.scale}: {self.view.scale_asked} does not fit the screen")
+
+    @property
+    def title(self) -> str:
+        return self.config.title or f"mimic play {self.game.name}"
 
     def close(self) -> None:
         if self.view is not None:
@@ -508,7 +513,8 @@ class PlayLoop:
         """
         c = self.config
         self.recorder = EpisodeRecorder(self.game, seed=self.episode_seed, player=player or c.player, source=c.source,
-                                        env=self.env, extra={**c.extra, **(extra or {})}, max_frames=c.max_frames)
+                                        env=self.env, extra={**c.extra, **(extra or {})}, max_frames=c.max_frames,
+                                        journal=c.directory if c.record else None)
         self.recorder.reset(state=state, frame=frame)
         self._anchor = None
         return self.recorder
@@ -551,6 +557,7 @@ class PlayLoop:
     def discard_episode(self) -> None:
         """Throw the episode in progress away and start it again (the same episode number)."""
         self.stats.discarded += 1
+        self.recorder.discard()
         self.say("episode discarded: starting again")
         begin = time.perf_counter()
         self.start_episode()
@@ -604,6 +611,10 @@ class PlayLoop:
 
     def draw(self) -> None:
         self.view.draw(self.recorder.frame, self.hud(), probs=self.controller.probs)
+        if self.config.record:  # the title says how long the recording is, e.g. "[REC 0:21, 1,260 frames]"
+            frames = self.recorder.length - self.recorder.length % TITLE_EVERY
+            minutes, seconds = divmod(frames // FRAMES_PER_SECOND, 60)
+            self.view.set_title(f"{self.title} [REC {minutes}:{seconds:02d}, {frames:,} frames]")
 
     def show(self) -> None:
         """Draw and show the window now (before a moment's work, e.g. a rewind's search)."""

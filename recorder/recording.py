@@ -4,13 +4,16 @@
 actions off), steps it, and streams every frame into the store's compressed form, so a long
 episode costs a few hundred bytes a frame in memory, not 100 KB. `verify_episode` replays a
 stored episode in a fresh emulator and checks every frame and every stored state bit for bit.
+With `journal=FOLDER` the recorder also journals the episode in progress beside where it will be
+saved (`recorder.store.EpisodeJournal`), so that a kill loses at most a second of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +23,11 @@ from recorder.games import Game, ale_version, make_env, resolve_game
 from recorder.store import (
     DamagedEpisodeError,
     EPISODE_SUFFIX,
+    JOURNAL_EVERY,
     STATE_EVERY,
     Episode,
     EpisodeInfo,
+    EpisodeJournal,
     FrameEncoder,
     load_episode,
     new_episode_id,
@@ -62,6 +67,9 @@ class EpisodeRecorder:
     >>> frame = rec.reset()
     >>> step = rec.step(action=2)          # index into the game's minimal action set
     >>> path = rec.save(Path("data/pacman/demos"))
+
+    With `journal` (the folder the episode will be saved in) every second of play is also written to
+    the episode's journal there, removed once the episode is saved or thrown away (`discard`).
     """
 
     def __init__(
@@ -75,6 +83,7 @@ class EpisodeRecorder:
         max_frames: int | None = None,
         state_every: int = STATE_EVERY,
         env=None,
+        journal: Path | None = None,
     ) -> None:
         self.game = game
         self.seed = int(seed)
@@ -90,6 +99,12 @@ class EpisodeRecorder:
         self._buf = _Buffers()
         self._encoder = FrameEncoder()
         self._started: dt.datetime | None = None
+        self._speeds: Counter[float] = Counter()
+        self.journal_folder = journal
+        self._journal: EpisodeJournal | None = None
+        self._journalled: dict[str, int] = {}  # entries of each buffer written to the journal
+        self._journal_time = 0.0
+        self.episode_id = ""  # chosen at reset; the file's name unless a file has it already
         self.frame: np.ndarray | None = None
         self.score = 0.0
         self.done = False
@@ -125,9 +140,16 @@ class EpisodeRecorder:
             self.ale.restoreState(ALEState(state))
             obs = np.asarray(frame, dtype=np.uint8)
             self.extra["start"] = "state"
+        self.discard()
         self._buf = _Buffers()
         self._encoder = FrameEncoder()
+        self._speeds = Counter()
         self._started = dt.datetime.now(dt.timezone.utc)
+        self.episode_id = new_episode_id(self.player, self._started)
+        if self.journal_folder is not None:
+            self._journal = EpisodeJournal(self.journal_folder, self.episode_id)
+            self._journalled = {f.name: 0 for f in fields(_Buffers)}
+            self._journal_time = time.monotonic()
         self.score, self.done, self.ended = 0.0, False, None
         self._buf.lives.append(int(self.ale.lives()))
         self._snapshot()
@@ -167,13 +189,32 @@ class EpisodeRecorder:
         buf.terminated.append(bool(terminated))
         buf.truncated.append(bool(truncated))
         buf.speeds.append(float(speed))
+        self._speeds[float(speed)] += 1
         self._encoder.add(obs)
         self.frame = obs
         self.score += float(reward)
         if terminated or truncated:
             self.done = True
             self.ended = "game_over" if terminated else "frame_cap"
+        if self._journal is not None and (self.length - self._journalled["actions"] >= JOURNAL_EVERY
+                                          or time.monotonic() - self._journal_time >= 1.0):
+            self._journal_chunk()
         return Step(obs, float(reward), bool(terminated), bool(truncated), buf.lives[-1])
+
+    def _journal_chunk(self) -> None:
+        """Hand the journal what was recorded since its last chunk (it writes it on a thread of its own)."""
+        part, ending = self._encoder.flush_part()
+        done, self._journalled = self._journalled, {name: len(getattr(self._buf, name)) for name in self._journalled}
+        since = _Buffers(**{name: getattr(self._buf, name)[start:] for name, start in done.items()})
+        arrays = pack_arrays(self.info(self.episode_id), part, since)
+        self._journal.add(arrays | {"tail": np.frombuffer(ending, dtype=np.uint8)})
+        self._journal_time = time.monotonic()
+
+    def discard(self) -> None:
+        """Throw the episode in progress away: its journal goes (nothing when it has none)."""
+        if self._journal is not None:
+            self._journal.close(remove=True)
+            self._journal = None
 
     def relabel(self, labels, label_sets=None) -> None:
         """Replace the per-step labels before saving (DAgger: the expert labels after the rollout).
@@ -207,7 +248,7 @@ class EpisodeRecorder:
         return self.ale.cloneState().serialize()
 
     def info(self, episode_id: str) -> EpisodeInfo:
-        speeds = Counter(self._buf.speeds)
+        speeds = self._speeds
         return EpisodeInfo(
             game=self.game.name,
             rom=self.game.rom,
@@ -229,12 +270,13 @@ class EpisodeRecorder:
         """Write the episode (finished, or cut short: marked `quit`) atomically into `directory`."""
         if self._started is None:
             raise RuntimeError("nothing recorded: call reset() first")
-        episode_id = new_episode_id(self.player, self._started)
+        episode_id = self.episode_id
         while (path := Path(directory) / f"{episode_id}{EPISODE_SUFFIX}").exists():  # never replace a recording
             episode_id = new_episode_id(self.player, self._started)
         info = self.info(episode_id)
         arrays = pack_arrays(info, self._encoder.finish(), self._buf)
         path = write_episode_file(path, arrays)
+        self.discard()  # after the file is in place: a kill in between leaves both, and recovery sees the file
         self._started = None  # the encoder is spent; reset() starts the next episode
         return path
 

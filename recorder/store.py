@@ -20,19 +20,27 @@ result deflated as one stream: consecutive Atari frames differ in a few pixels, 
 much smaller than deflating the frames themselves (BENCHMARKS.md has the bytes). Files are written
 to a hidden temporary name, synced and renamed, so a kill never leaves a half-written episode
 under an episode's name; a file damaged anyway is reported by name and skipped.
+
+The episode in progress is journalled beside where its file will go (`EpisodeJournal`, a hidden
+`.ID.journal/` folder of chunk files, one at least every second of play); when the process that
+writes it is gone (killed, its window lost), `recover_journals` turns the journal into the
+episode file `ID.npz`, marked "interrupted".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import secrets
+import shutil
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,6 +57,9 @@ AGENT_PLAYER = "agent"  # the player name of episodes the agent played
 EXPERT_PLAYER = "expert"  # ... and of those the planning expert played
 STEP_MODE = 0.0  # the speed stored for frames played in step mode
 DATA_ENV = "MIMIC_DATA"
+JOURNAL_SUFFIX = ".journal"  # the hidden folder `.ID.journal/` of an episode in progress
+JOURNAL_EVERY = 60  # steps between the journal's chunks at most (1 s of play; a chunk also after 1 s of time)
+INTERRUPTED = "interrupted"  # `EpisodeInfo.ended` of an episode recovered from its journal
 
 
 class DamagedEpisodeError(Exception):
@@ -73,7 +84,7 @@ class EpisodeInfo:
     started: str  # ISO 8601, UTC
     length: int  # steps (= emulator frames played)
     score: float
-    ended: str  # "game_over", "frame_cap", "quit"
+    ended: str  # "game_over", "frame_cap", "quit", "interrupted" (recovered after a kill), or a DAgger mode's own
     speed: float  # the speed most of the episode was played at (1.0 real time, 0.0 step mode)
     action_names: tuple[str, ...]
     frame_shape: tuple[int, int, int]
@@ -138,6 +149,7 @@ class FrameEncoder:
         self._compressor = zlib.compressobj(level)
         self._previous: np.ndarray | None = None
         self._chunks: list[bytes] = []
+        self._handed = 0  # chunks handed out by `flush_part`
         self.count = 0
         self.shape: tuple[int, ...] | None = None
 
@@ -157,6 +169,15 @@ class FrameEncoder:
     def finish(self) -> bytes:
         self._chunks.append(self._compressor.flush())
         return b"".join(self._chunks)
+
+    def flush_part(self) -> tuple[bytes, bytes]:
+        """(the stream's bytes since the last call, flushed so that every frame added so far decodes from
+        them; the bytes that would end the stream here). The parts so far followed by the last call's ending
+        are a whole stream, the one `finish` would return after the frames added so far."""
+        self._chunks.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
+        part = b"".join(self._chunks[self._handed:])
+        self._handed = len(self._chunks)
+        return part, self._compressor.copy().flush()
 
 
 def decode_frames(blob: bytes, count: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -392,15 +413,20 @@ class GameStore:
     def dagger_round(self, round_index: int) -> Path:
         return self.dagger / f"round-{round_index:03d}"
 
+    def episode_folders(self, *, demos: bool = True, dagger: bool = True) -> list[Path]:
+        """The folders that hold episode files: demos first, then the DAgger rounds in order (those that exist)."""
+        folders = [self.demos] if demos and self.demos.is_dir() else []
+        if dagger and self.dagger.is_dir():
+            folders += sorted(p for p in self.dagger.iterdir() if p.is_dir() and p.name.startswith("round-"))
+        return folders
+
     def episode_paths(self, *, demos: bool = True, dagger: bool = True) -> list[Path]:
         """Every episode file of the game: demos first, then DAgger rounds in order."""
-        paths: list[Path] = []
-        if demos:
-            paths += _episode_files(self.demos)
-        if dagger and self.dagger.is_dir():
-            for folder in sorted(p for p in self.dagger.iterdir() if p.is_dir() and p.name.startswith("round-")):
-                paths += _episode_files(folder)
-        return paths
+        return [path for folder in self.episode_folders(demos=demos, dagger=dagger) for path in _episode_files(folder)]
+
+    def journals(self) -> list[Path]:
+        """The journals of episodes in progress, or of ones whose process ended before saving them."""
+        return [path for folder in self.episode_folders() for path in sorted(folder.glob(f".*{JOURNAL_SUFFIX}"))]
 
     def find(self, episode_id: str) -> Path | None:
         for path in self.episode_paths():
@@ -437,7 +463,142 @@ def _episode_files(folder: Path) -> list[Path]:
 def games_with_data(root: Path) -> list[str]:
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and GameStore(root, p.name).episode_paths())
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and (GameStore(root, p.name).episode_paths() or GameStore(root, p.name).journals()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The journal: the episode in progress, on disk, recovered when its process is gone
+
+
+def journal_path(directory: Path, episode_id: str) -> Path:
+    """The journal of episode `episode_id`, beside where its file `episode_id.npz` will go."""
+    return Path(directory) / f".{episode_id}{JOURNAL_SUFFIX}"
+
+
+class EpisodeJournal:
+    """The episode in progress beside where its file will go: a hidden folder `.ID.journal/` of chunk files
+    (`000000.npz`, ...), each holding the episode's arrays since the chunk before (`pack_arrays`, with the frame
+    stream's part and its ending, `FrameEncoder.flush_part`), written whole (`atomic_write`) by a thread of its
+    own. The process writing it holds a lock on the folder (flock) for as long as it lives; `recover_journals`
+    takes only journals whose lock is free. The folder appears with the first chunk."""
+
+    def __init__(self, directory: Path, episode_id: str) -> None:
+        self.path = journal_path(directory, episode_id)
+        self.failed: str | None = None  # why chunks are no longer written (the data root cannot be written)
+        self._fd: int | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._chunks = 0
+
+    def add(self, arrays: dict[str, np.ndarray]) -> None:
+        """Queue one chunk for writing; returns at once."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="journal")
+        self._writer.submit(self._write, self._chunks, arrays)
+        self._chunks += 1
+
+    def _write(self, index: int, arrays: dict[str, np.ndarray]) -> None:
+        if self.failed:
+            return
+        try:
+            if self._fd is None:
+                with atomic_path(self.path) as tmp:  # the folder appears under its name locked
+                    tmp.mkdir()
+                    self._fd = os.open(tmp, os.O_RDONLY)
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+            atomic_write(self.path / f"{index:06d}{EPISODE_SUFFIX}", lambda handle: np.savez(handle, **arrays))
+        except Exception as exc:  # a journal that cannot be written must not stop the play
+            self.failed = _reason(exc)
+
+    def close(self, *, remove: bool) -> None:
+        """Wait for the chunks queued; with `remove` delete the journal (its episode is saved, or thrown away)."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if self._fd is not None:
+            if remove:
+                shutil.rmtree(self.path, ignore_errors=True)
+            os.close(self._fd)
+            self._fd = None
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """An episode recovered from the journal of a process that ended before saving it (or, with `problem`, one
+    that could not be: its journal stays for the next run)."""
+
+    journal: Path
+    path: Path | None = None  # the episode file written
+    info: EpisodeInfo | None = None
+    problem: str | None = None
+
+    @property
+    def line(self) -> str:
+        if self.problem is not None:
+            return (f"warning: an unfinished episode in {self.journal} could not be recovered ({self.problem}); "
+                    "it stays there for the next run")
+        info, where = self.info, self.path.stem
+        if self.path.parent.name != "demos":
+            where = f"{self.path.parent.name}/{where}"
+        started = dt.datetime.fromisoformat(info.started).astimezone()
+        when = f"{started:%H:%M}" if started.date() == dt.date.today() else f"{started:%Y-%m-%d %H:%M}"
+        return (f"recovered an unfinished episode of {info.game}: {info.length:,} frames ({info.duration_s:.1f} s) "
+                f"by {info.player} from {when}, now {where}")
+
+
+def recover_journals(store: GameStore) -> list[Recovered]:
+    """Turn every journal of the game whose writer is gone into its episode file (marked "interrupted"; up to
+    its last whole chunk) and remove the journal; journals still being written are left alone."""
+    recovered = (recover_journal(path) for path in store.journals())
+    return [r for r in recovered if r is not None]
+
+
+def recover_journal(journal: Path) -> Recovered | None:
+    """One journal (see `recover_journals`); None when there was nothing to recover or its writer lives."""
+    try:
+        fd = os.open(journal, os.O_RDONLY)
+    except OSError:  # gone: another run recovered it
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # its writer is alive
+            return None
+        target = journal.with_name(journal.name[1:].removesuffix(JOURNAL_SUFFIX) + EPISODE_SUFFIX)
+        arrays = None if target.exists() else read_journal(journal)  # the file there: saved, then stopped
+        if arrays is not None:
+            write_episode_file(target, arrays)
+        shutil.rmtree(journal)
+        return None if arrays is None else Recovered(journal, target, read_info(target))
+    except (OSError, StoreError, DamagedEpisodeError) as exc:
+        return Recovered(journal, problem=_reason(exc))
+    finally:
+        os.close(fd)
+
+
+def read_journal(journal: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of the episode file a journal holds, up to its last whole chunk; None when it holds none."""
+    chunks: list[dict[str, np.ndarray]] = []
+    for path in sorted(Path(journal).glob(f"[0-9]*{EPISODE_SUFFIX}")):
+        if path.stem != f"{len(chunks):06d}":
+            break
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                chunks.append({name: data[name] for name in data.files})
+        except Exception:  # a damaged chunk: what came before it is the episode
+            break
+    if not chunks:
+        return None
+    arrays = {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]
+              if name not in ("meta", "frames", "tail", "state_offsets")}
+    arrays["frames"] = np.concatenate([chunk["frames"] for chunk in chunks] + [chunks[-1]["tail"]])
+    sizes = np.concatenate([np.diff(chunk["state_offsets"]) for chunk in chunks])
+    arrays["state_offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    info = replace(EpisodeInfo.from_json(bytes(chunks[-1]["meta"]).decode()), ended=INTERRUPTED)
+    if len(arrays["actions"]) != info.length or len(arrays["lives"]) != info.length + 1:
+        raise DamagedEpisodeError(f"its chunks hold {len(arrays['actions'])} steps, their metadata {info.length}")
+    arrays["meta"] = np.frombuffer(info.to_json().encode(), dtype=np.uint8)
+    return arrays
 
 
 # ---------------------------------------------------------------------------------------------

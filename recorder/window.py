@@ -129,6 +129,7 @@ class GameView:
             except pygame.error as exc:
                 raise NoDisplayError(f"cannot open a {self.size[0]}x{self.size[1]} window ({exc})") from None
             pygame.display.set_caption(title)
+        self.title = title
         self._game_area = self.surface.subsurface(pygame.Rect(0, HUD_HEIGHT, game_w, game_h))
         self._panel = self.surface.subsurface(pygame.Rect(game_w, HUD_HEIGHT, panel_w, game_h)) if panel_w else None
         self._unscaled = pygame.Surface(self.frame_size, 0, self.surface)
@@ -199,6 +200,12 @@ class GameView:
             pygame.draw.polygon(surface, color, head)
         if "FIRE" in name:
             pygame.draw.circle(surface, color, (cx, cy), 9)
+
+    def set_title(self, title: str) -> None:
+        """The window's title (set only when it changes; nothing off-screen)."""
+        if title != self.title and not self.headless:
+            pygame.display.set_caption(title)
+        self.title = title
 
     def present(self) -> None:
         """Show the composed picture in the window (nothing to do off-screen)."""

@@ -8,13 +8,17 @@ stay held. BENCHMARKS.md counts the cases of this module.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from recorder.games import resolve_game
 from recorder.store import GameStore, load_episode
 from tests.conftest import record_scripted
 
@@ -119,3 +123,112 @@ def test_a_damaged_episode_is_named_and_skipped_by_ls_and_train(pacman):
 # ---------------------------------------------------------------------------------------------
 # A person's play survives a kill: the episode in progress is journalled and recovered
 # (section "journal")
+
+JOURNAL_LOSS = 120  # frames (2 s of play) a kill may lose at most
+PACMAN_ACTIONS = resolve_game("pacman").action_names
+
+
+@pytest.fixture(scope="module")
+def display():
+    from tests.xvfb import xvfb
+
+    with xvfb() as number:
+        yield number
+
+
+def record_in_window(display: str, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """`mimic play --record` in a real window on `display`, and that window once it is up."""
+    from tests.xvfb import find_window, x_env
+
+    play = subprocess.Popen([sys.executable, "-m", "cli", "play", "--record", "--game", "pacman", "--data", str(data),
+                             "--player", "ana", "--scale", "1", *options], cwd=REPO, env=x_env(display),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return play, find_window(display)
+
+
+def play_until(display: str, window: str, play: subprocess.Popen, key: str, frames: int) -> int:
+    """Hold `key` until the window's title says the recording is `frames` long; the frames it says then."""
+    from tests.xvfb import xdotool
+
+    xdotool(display, "keydown", key)
+    deadline = time.monotonic() + 120
+    while (played := recorded_frames(display, window)) < frames:
+        assert play.poll() is None, play.communicate()[0]
+        assert time.monotonic() < deadline, f"the title says {played} frames after 120 s"
+        time.sleep(0.05)
+    return played
+
+
+def recorded_frames(display: str, window: str) -> int:
+    """The recording's length the window's title shows ("mimic play pacman [REC 0:21, 1,260 frames]"); 0 before
+    the first frame is drawn."""
+    from tests.xvfb import xdotool
+
+    title = xdotool(display, "getwindowname", window)
+    found = re.search(r"\[REC \d+:\d\d, ([\d,]+) frames\]", title)
+    assert found or title == "mimic play pacman", title
+    return int(found[1].replace(",", "")) if found else 0
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "X connection lost", "window destroyed"])
+def test_a_recording_killed_midway_is_recovered_by_the_next_run_but_2_s_at_most(display, data_root, how):
+    from tests.xvfb import xdotool
+
+    store = GameStore(data_root, "pacman")
+    play, window = record_in_window(display, data_root, "--seed", "5")
+    try:
+        play_until(display, window, play, "Right", 200)
+        xdotool(display, "keyup", "Right")
+        played = play_until(display, window, play, "Left", 400)  # read right before the end
+        if how == "SIGKILL":
+            os.kill(play.pid, signal.SIGKILL)
+        else:
+            xdotool(display, "windowkill" if how == "X connection lost" else "windowclose", window)
+        play.communicate(timeout=60)
+    finally:
+        if play.poll() is None:
+            play.kill()
+        subprocess.run(["xdotool", "keyup", "Left"], env={**os.environ, "DISPLAY": display}, timeout=30)
+    assert play.returncode != 0 and store.episode_paths() == [] and len(store.journals()) == 1
+
+    listed = mimic("data", "ls", "--data", str(data_root))
+    assert listed.code == 0 and "Traceback" not in listed.err, listed.err
+    [line] = listed.err_lines
+    assert line.startswith("recovered an unfinished episode of pacman: ") and "by ana" in line, line
+    [path] = store.episode_paths()
+    assert line.endswith(f"now {path.stem}") and path.stem in listed.out and "interrupted" in listed.out
+    episode = load_episode(path)
+    lost = played - len(episode)
+    print(f"{how}: {played} frames played by the title, {len(episode)} recovered, {lost} lost")
+    assert -JOURNAL_LOSS < lost <= JOURNAL_LOSS, f"{lost} frames lost"
+    assert f"{len(episode):,} frames" in line and episode.info.ended == "interrupted" and episode.info.player == "ana"
+    assert {"RIGHT", "LEFT"} <= {PACMAN_ACTIONS[a] for a in episode.actions.tolist()}  # the keys held are in it
+    assert store.journals() == [] and not [p for p in store.demos.iterdir() if p != path]
+
+    verified = mimic("data", "verify", "--data", str(data_root))
+    assert verified.code == 0 and "All 1 episodes replay exactly" in verified.out, verified.out + verified.err
+    again = mimic("data", "ls", "--data", str(data_root))
+    assert again.code == 0 and again.err == "" and store.episode_paths() == [path]
+
+
+def test_closing_the_terminal_saves_the_whole_episode_at_once(display, data_root):
+    from tests.xvfb import xdotool
+
+    store = GameStore(data_root, "pacman")
+    play, window = record_in_window(display, data_root, "--seed", "6")
+    try:
+        played = play_until(display, window, play, "Right", 150)
+        play.send_signal(signal.SIGHUP)
+        output, _ = play.communicate(timeout=60)
+    finally:
+        if play.poll() is None:
+            play.kill()
+        subprocess.run(["xdotool", "keyup", "Right"], env={**os.environ, "DISPLAY": display}, timeout=30)
+        xdotool(display, "keyup", "Right")
+    assert play.returncode == 0 and "1 episode saved" in output and "Traceback" not in output, output
+    assert store.journals() == []
+    [path] = store.episode_paths()
+    episode = load_episode(path)
+    assert episode.info.ended == "quit" and len(episode) >= played
+    listed = mimic("data", "ls", "--data", str(data_root))
+    assert listed.code == 0 and listed.err == "" and path.stem in listed.out
