@@ -476,6 +476,11 @@ def journal_path(directory: Path, episode_id: str) -> Path:
     return Path(directory) / f".{episode_id}{JOURNAL_SUFFIX}"
 
 
+def journal_id(journal: Path) -> str:
+    """The id of the episode a journal holds (its file will be `ID.npz`)."""
+    return Path(journal).name[1:].removesuffix(JOURNAL_SUFFIX)
+
+
 class EpisodeJournal:
     """The episode in progress beside where its file will go: a hidden folder `.ID.journal/` of chunk files
     (`000000.npz`, ...), each holding the episode's arrays since the chunk before (`pack_arrays`, with the frame
@@ -564,7 +569,7 @@ def recover_journal(journal: Path) -> Recovered | None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:  # its writer is alive
             return None
-        target = journal.with_name(journal.name[1:].removesuffix(JOURNAL_SUFFIX) + EPISODE_SUFFIX)
+        target = journal.with_name(journal_id(journal) + EPISODE_SUFFIX)
         arrays = None if target.exists() else read_journal(journal)  # the file there: saved, then stopped
         if arrays is not None:
             write_episode_file(target, arrays)
@@ -594,7 +599,8 @@ def read_journal(journal: Path) -> dict[str, np.ndarray] | None:
     arrays["frames"] = np.concatenate([chunk["frames"] for chunk in chunks] + [chunks[-1]["tail"]])
     sizes = np.concatenate([np.diff(chunk["state_offsets"]) for chunk in chunks])
     arrays["state_offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    info = replace(EpisodeInfo.from_json(bytes(chunks[-1]["meta"]).decode()), ended=INTERRUPTED)
+    info = EpisodeInfo.from_json(bytes(chunks[-1]["meta"]).decode())
+    info = replace(info, ended=INTERRUPTED, extra={**info.extra, "id": journal_id(journal)})
     if len(arrays["actions"]) != info.length or len(arrays["lives"]) != info.length + 1:
         raise DamagedEpisodeError(f"its chunks hold {len(arrays['actions'])} steps, their metadata {info.length}")
     arrays["meta"] = np.frombuffer(info.to_json().encode(), dtype=np.uint8)

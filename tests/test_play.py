@@ -250,3 +250,33 @@ def test_bad_settings_are_refused_up_front(tmp_path, bad, message):
     with pytest.raises(ValueError, match=message):
         PlayConfig(PACMAN, **settings)
 
+
+
+def journals(loop):
+    return sorted(loop.config.directory.glob(".*.journal"))
+
+
+def wait_for_journal(loop):
+    deadline = time.monotonic() + 60
+    while not journals(loop):  # written on the journal's own thread
+        assert time.monotonic() < deadline, "no journal after 60 s"
+        time.sleep(0.01)
+
+
+def test_the_episode_in_progress_is_journalled_until_it_is_saved_or_thrown_away(loop):
+    down(pygame.K_RIGHT)
+    ticks(loop, 70)
+    assert loop.view.title == "mimic play pacman [REC 0:01, 66 frames]"  # the length, every 6 frames
+    wait_for_journal(loop)
+    [journal] = journals(loop)
+    assert journal.name == f".{loop.recorder.episode_id}.journal"
+    down(pygame.K_BACKSPACE)
+    loop.tick()
+    assert journals(loop) == [] and saved_files(loop) == []  # thrown away: its journal too
+    assert loop.view.title == "mimic play pacman [REC 0:00, 0 frames]"
+    ticks(loop, 61)
+    wait_for_journal(loop)
+    down(pygame.K_ESCAPE)
+    loop.tick()
+    [path] = saved_files(loop)
+    assert journals(loop) == [] and len(load_episode(path)) == 62 and path.stem == loop.results[0].path.stem

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,3 +148,76 @@ def test_a_recording_never_replaces_another_with_the_same_id(tmp_path, monkeypat
     assert first != second and first.stem.endswith("0000") and second.stem.endswith("0001")
     assert load_episode(first).info.seed == 1 and len(load_episode(first)) == 20
     assert load_episode(second).info.seed == 2 and len(load_episode(second)) == 30
+
+
+# The journal: the episode in progress on disk, recovered when its process is gone
+
+KILLED_RECORDING = """
+import os, signal, sys
+from pathlib import Path
+from recorder.games import resolve_game
+from recorder.recording import EpisodeRecorder
+recorder = EpisodeRecorder(resolve_game("pacman"), seed=7, player="ana", state_every=100, journal=Path(sys.argv[1]))
+recorder.reset()
+for t in range(250):
+    recorder.step(t // 10 % 5)
+recorder._journal._writer.shutdown(wait=True)  # what was handed to the journal is on disk
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_recording_is_recovered_from_its_journal_up_to_its_last_whole_chunk(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from recorder.store import INTERRUPTED, JOURNAL_EVERY, recover_journals
+
+    store = GameStore(tmp_path / "data", "pacman")
+    killed = subprocess.run([sys.executable, "-c", KILLED_RECORDING, str(store.demos)], cwd=Path(__file__).parent.parent,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    [journal] = store.journals()
+    assert store.episode_paths() == [] and journal.name.startswith(".")  # never read as an episode
+    shutil.copytree(journal, tmp_path / "copy")
+    torn = journal.with_name(journal.name.replace("-ana-", "-bob-"))  # the same journal, its last chunk torn
+    shutil.copytree(journal, torn)
+    last = sorted(torn.glob("*.npz"))[-1]
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+
+    recovered = {r.info.extra["id"].split("-")[2]: r for r in recover_journals(store)}
+    assert sorted(recovered) == ["ana", "bob"] and store.journals() == []
+    whole, cut = load_episode(recovered["ana"].path), load_episode(recovered["bob"].path)
+    expected = [t // 10 % 5 for t in range(250)]
+    assert 250 - JOURNAL_EVERY <= len(whole) <= 250 and whole.actions.tolist() == expected[: len(whole)]
+    assert 0 < len(cut) < len(whole) and cut.actions.tolist() == expected[: len(cut)]
+    assert whole.state_steps.tolist() == [0, 100, 200][: 1 + (len(whole) - 1) // 100]
+    for r, episode in ((recovered["ana"], whole), (recovered["bob"], cut)):
+        assert episode.info.ended == INTERRUPTED and episode.info.truncated and episode.info.length == len(episode)
+        assert r.path.stem == episode.info.extra["id"] and r.info == episode.info and r.path.parent == store.demos
+        assert r.line.startswith(f"recovered an unfinished episode of pacman: {len(episode):,} frames (")
+        assert f" s) by {episode.info.player} from " in r.line and r.line.endswith(f", now {r.path.stem}")
+        result = verify_episode(r.path)
+        assert result.ok, result.message
+
+    shutil.copytree(tmp_path / "copy", journal)  # as if killed after saving the file, before removing the journal
+    assert recover_journals(store) == [] and store.journals() == []
+    assert sorted(store.episode_paths()) == sorted(r.path for r in recovered.values())
+
+
+def test_a_journal_being_written_is_left_alone_and_goes_when_its_episode_is_saved(tmp_path):
+    from recorder.store import recover_journals
+
+    store = GameStore(tmp_path, "pacman")
+    recorder = EpisodeRecorder(resolve_game("pacman"), seed=2, player="ana", journal=store.demos)
+    recorder.reset()
+    for t in range(130):
+        recorder.step(t // 20 % 5)
+    deadline = time.monotonic() + 60
+    while not store.journals():  # written on the journal's own thread
+        assert time.monotonic() < deadline, "no journal after 60 s"
+        time.sleep(0.01)
+    assert recover_journals(store) == [] and len(store.journals()) == 1 and store.episode_paths() == []
+    path = recorder.save(store.demos)
+    assert store.journals() == [] and store.episode_paths() == [path] and path.stem == recorder.episode_id
+    assert recover_journals(store) == [] and len(load_episode(path)) == 130
