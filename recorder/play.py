@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -337,6 +338,7 @@ class PlayLoop:
         self.env = make_env(self.game)  # the frame cap is counted here, in steps (ALE counts reset frames)
         self.view = window.GameView(self.env.observation_space.shape, self.game.action_names, scale=self.config.scale,
                                     probs_panel=self.controller.panel, title=self.title)
+        self.view.on_display_lost = self.display_lost
         self.running = True
         self.start_episode()
         if self.view.scale != self.view.scale_asked:
@@ -369,7 +371,7 @@ class PlayLoop:
         self.handle_events()
         if not self.running:
             return
-        if self._stop_requested:
+        if self._stop_requested or self.view.lost:
             self.quit()
             return
         try:
@@ -572,6 +574,13 @@ class PlayLoop:
         if self.recorder is not None:
             result = self.save_episode() if self.recorder.length > 0 else None
             self.controller.saved(self, result)
+
+    def display_lost(self) -> None:
+        """The connection to the display is gone, and the process with it: save the episode in progress now."""
+        self.quit()
+        saved = self.results[-1].path if self.results and self.results[-1].path else None
+        print(f"error: {self.view.lost}; " + (f"the episode in progress is saved: {saved}" if saved else
+                                               "nothing was being recorded"), file=sys.stderr)
 
     def _request_stop(self, signum, frame) -> None:
         self._stop_requested = True

@@ -20,12 +20,13 @@ The window's events (keys, closing) stay on pygame's event queue for the caller 
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import re
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def check_display() -> None:
             raise NoDisplayError(
                 f"no X server answers on DISPLAY={display}: check DISPLAY, or run under xvfb-run mimic play ..."
             )
+    _catch_x_errors()
     try:
         pygame.display.init()
     except pygame.error as exc:
@@ -116,6 +118,7 @@ class GameView:
         pygame.font.init()
         if not headless:
             check_display()
+            _catch_x_errors()
             pygame.display.init()
             scale = self._fit_screen(scale, panel_w)
         self.scale = scale
@@ -130,6 +133,11 @@ class GameView:
                 raise NoDisplayError(f"cannot open a {self.size[0]}x{self.size[1]} window ({exc})") from None
             pygame.display.set_caption(title)
         self.title = title
+        self.lost: str | None = None  # why the window is gone (destroyed from outside, the display lost)
+        self.on_display_lost: Callable[[], None] | None = None  # called before the process ends with its display
+        if not headless:
+            global _watched
+            _watched = self
         self._game_area = self.surface.subsurface(pygame.Rect(0, HUD_HEIGHT, game_w, game_h))
         self._panel = self.surface.subsurface(pygame.Rect(game_w, HUD_HEIGHT, panel_w, game_h)) if panel_w else None
         self._unscaled = pygame.Surface(self.frame_size, 0, self.surface)
@@ -219,6 +227,9 @@ class GameView:
     def close(self) -> None:
         if not self.headless:
             pygame.display.quit()
+        global _watched
+        if _watched is self:
+            _watched = None
 
     def _draw_frame(self, frame: np.ndarray) -> None:
         frame = np.ascontiguousarray(frame, dtype=np.uint8)
@@ -294,13 +305,56 @@ class GameView:
             panel.blit(self._text(f"{p:4.0%}", DIM, small=True), (bar_x + bar_w + 6, y))
 
 
+_X_HANDLERS: list = []  # Xlib's error handlers set here (kept alive: Xlib calls them)
+_watched: GameView | None = None  # the open window they report to
+
+
+def _catch_x_errors() -> None:
+    """Set Xlib's error handlers, once, before SDL opens the display (SDL then keeps them as the handlers it
+    calls and puts back). Xlib's own end the process at once on an X error (as when the window is destroyed
+    from outside) or a lost connection to the X server. Here an X error marks the open window `lost` (the play
+    loop then stops and saves); a lost connection calls the window's `on_display_lost`, then ends the process
+    with exit status 1 (Xlib allows no X call after it)."""
+    if _X_HANDLERS or not sys.platform.startswith("linux"):
+        return
+    try:
+        xlib = ctypes.CDLL("libX11.so.6")  # the library SDL loads
+    except OSError:
+        return
+
+    def on_error(display, event) -> int:
+        if _watched is not None:
+            _watched.lost = _watched.lost or "the game window was closed from outside"
+        return 0
+
+    def on_io_error(display) -> int:
+        try:
+            if _watched is not None:
+                _watched.lost = "the connection to the display was lost"
+                if _watched.on_display_lost is not None:
+                    _watched.on_display_lost()
+            else:
+                print("error: the connection to the display was lost", file=sys.stderr)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
+        return 1
+
+    _X_HANDLERS.extend([ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(on_error),
+                        ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(on_io_error)])
+    xlib.XSetErrorHandler.argtypes = xlib.XSetIOErrorHandler.argtypes = [ctypes.c_void_p]
+    xlib.XSetErrorHandler(ctypes.cast(_X_HANDLERS[0], ctypes.c_void_p))
+    xlib.XSetIOErrorHandler(ctypes.cast(_X_HANDLERS[1], ctypes.c_void_p))
+
+
 # ---------------------------------------------------------------------------------------------
 # Between the games: events outside a play loop, and the review mode's question screen
 
 
 def stop_requested() -> bool:
-    """Read the queued events; True when one asks to stop (Esc, or the window closed). Other keys are dropped."""
-    stop = False
+    """Read the queued events; True when one asks to stop (Esc, the window closed or lost). Other keys are dropped."""
+    stop = _watched is not None and _watched.lost is not None
     for event in pygame.event.get():
         if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
             stop = True
@@ -328,12 +382,14 @@ def ask(view: GameView, game: Game, questions: Sequence[Question], *, realtime: 
 
     Game keys pressed and released: that action is the answer (several held: as in play). Enter:
     the agent's choice. Tab: skipped (None). Backspace: back to the previous question. Esc or
-    closing the window stops: the answers so far come back with `stopped` True.
+    closing the window (or losing it) stops: the answers so far come back with `stopped` True.
     """
     codes = {pygame.key.key_code(name): name for name in KEY_BINDINGS}
     answers: list[int | None] = [None] * len(questions)
     index, held, pending = 0, [], None
     while index < len(questions):
+        if view.lost:
+            return answers, True
         while index < len(questions):  # one event at a time: those after the last answer stay queued
             event = pygame.event.poll()
             if event.type == pygame.NOEVENT:

@@ -174,8 +174,8 @@ def test_a_killed_recording_is_recovered_from_its_journal_up_to_its_last_whole_c
     from recorder.store import INTERRUPTED, JOURNAL_EVERY, recover_journals
 
     store = GameStore(tmp_path / "data", "pacman")
-    killed = subprocess.run([sys.executable, "-c", KILLED_RECORDING, str(store.demos)], cwd=Path(__file__).parent.parent,
-                            capture_output=True, text=True, timeout=120)
+    killed = subprocess.run([sys.executable, "-c", KILLED_RECORDING, str(store.demos)],
+                            cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
     assert killed.returncode == -9, killed.stderr
     [journal] = store.journals()
     assert store.episode_paths() == [] and journal.name.startswith(".")  # never read as an episode
