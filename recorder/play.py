@@ -580,7 +580,7 @@ class PlayLoop:
         self.quit()
         saved = self.results[-1].path if self.results and self.results[-1].path else None
         print(f"error: {self.view.lost}; " + (f"the episode in progress is saved: {saved}" if saved else
-                                               "nothing was being recorded"), file=sys.stderr)
+                                               "there was nothing to save"), file=sys.stderr)
 
     def _request_stop(self, signum, frame) -> None:
         self._stop_requested = True

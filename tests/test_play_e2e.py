@@ -109,7 +109,7 @@ def test_sigkill_during_recording_leaves_every_finished_episode_intact(display, 
     episodes, damaged = GameStore(data, "pacman").scan()
     assert damaged == [] and len(episodes) >= 2
     leftovers = [p.name for p in demos.iterdir() if not p.name.endswith(".npz") or p.name.startswith(".")]
-    assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers), leftovers
+    assert all(name.startswith(".") and name.endswith((".tmp", ".journal")) for name in leftovers), leftovers
     for path, info in episodes:
         assert info.ended == "frame_cap" and info.length == 40 and info.player == "kill"
         result = verify_episode(path)

@@ -221,3 +221,31 @@ def test_a_journal_being_written_is_left_alone_and_goes_when_its_episode_is_save
     path = recorder.save(store.demos)
     assert store.journals() == [] and store.episode_paths() == [path] and path.stem == recorder.episode_id
     assert recover_journals(store) == [] and len(load_episode(path)) == 130
+
+
+def test_a_journal_on_a_read_only_disk_stays_until_it_can_be_recovered(tmp_path):
+    import subprocess
+    import sys
+
+    from recorder.store import recover_journals
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
+    try:
+        store = GameStore(mount, "pacman")
+        killed = subprocess.run([sys.executable, "-c", KILLED_RECORDING, str(store.demos)],
+                                cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
+        assert killed.returncode == -9, killed.stderr
+        [journal] = store.journals()
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        [failed] = recover_journals(store)
+        assert failed.path is None and store.journals() == [journal] and store.episode_paths() == []
+        assert failed.line.startswith(f"warning: an unfinished episode in {journal} could not be recovered (")
+        assert failed.line.endswith("); it stays there for the next run") and "Read-only" in failed.line
+        subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+        [recovered] = recover_journals(store)
+        assert store.journals() == [] and store.episode_paths() == [recovered.path]
+        assert verify_episode(recovered.path).ok
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
