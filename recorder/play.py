@@ -63,6 +63,7 @@ CONTROL_KEYS: tuple[tuple[str, str], ...] = (
     ("Esc or close", "quit; the episode in progress is saved, marked quit"),
 )
 TITLE_EVERY = 6  # frames between updates of the window title's recording length
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops the loop, which saves the episode
 
 
 @dataclass(frozen=True)
@@ -315,8 +316,8 @@ class PlayLoop:
     def run(self) -> PlaySummary:
         """Play until the player quits or the episodes asked for are done; save what was played."""
         previous = {}
-        if threading.current_thread() is threading.main_thread():  # SIGTERM, or the terminal closed: save, stop
-            previous = {signum: signal.signal(signum, self._request_stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+        if threading.current_thread() is threading.main_thread():  # Ctrl-C, SIGTERM, the terminal closed: save, stop
+            previous = {signum: signal.signal(signum, self._request_stop) for signum in STOP_SIGNALS}
         try:
             self.start()
             while self.running:
@@ -583,6 +584,9 @@ class PlayLoop:
                                                "there was nothing to save"), file=sys.stderr)
 
     def _request_stop(self, signum, frame) -> None:
+        """Stop after the frame being played (never in the middle of recording it); a second signal stops at once."""
+        if self._stop_requested:
+            raise KeyboardInterrupt
         self._stop_requested = True
 
     # -- showing it -------------------------------------------------------------------------

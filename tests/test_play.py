@@ -3,13 +3,15 @@ real pygame events posted to its queue, the way a keyboard would."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import numpy as np
 import pytest
 
 from recorder.games import resolve_game
-from recorder.play import PlayConfig, PlayLoop
+from recorder.play import PersonControls, PlayConfig, PlayLoop
 from recorder.recording import verify_episode
 from recorder.store import load_episode
 from recorder.window import pygame
@@ -280,3 +282,17 @@ def test_the_episode_in_progress_is_journalled_until_it_is_saved_or_thrown_away(
     loop.tick()
     [path] = saved_files(loop)
     assert journals(loop) == [] and len(load_episode(path)) == 62 and path.stem == loop.results[0].path.stem
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_signal_saves_the_whole_episode_once_its_frame_is_recorded(tmp_path, signum):
+    class SignalledAt50(PersonControls):
+        def stepped(self, loop, step):
+            if loop.recorder.length == 50:
+                os.kill(os.getpid(), signum)  # the handler runs at once, in the middle of the frame
+
+    summary = PlayLoop(PlayConfig(PACMAN, player="t", seed=3, directory=tmp_path, realtime=False),
+                       SignalledAt50()).run()
+    [result] = summary.saved
+    assert summary.stopped and result.length == 50 and result.ended == "quit"
+    assert verify_episode(result.path).ok and list(tmp_path.glob(".*")) == []
