@@ -243,6 +243,8 @@ class EpisodeRecorder:
         if not self.done:
             self._buf.truncated[-1] = True
             self.done, self.ended = True, "frame_cap"
+        if self._journal is not None and self.length > self._journalled["actions"]:
+            self._journal_chunk()  # it may wait a while before it is saved (a rewound stretch)
 
     def clone_state(self) -> bytes:
         return self.ale.cloneState().serialize()
