@@ -21,7 +21,7 @@ import typer
 import typer.core
 from rich.console import Console
 
-from recorder.store import GameStore, episode_words, episodes_table, games_with_data
+from recorder.store import GameStore, episode_words, episodes_table, games_with_data, remove_stale_temporaries
 
 if TYPE_CHECKING:
     from recorder.games import Game
@@ -113,8 +113,9 @@ def resolve(name: str) -> Game:
 
 
 def game_store(data: Path, name: str) -> tuple[Game, GameStore]:
-    """The game called `name` (one line saying so when there is none) and its folder under the data root."""
+    """The game called `name` (one line when there is none); its folder, rid of killed writers' temporaries."""
     game = resolve(name)
+    remove_stale_temporaries(Path(data) / game.name)
     return game, GameStore(Path(data), game.name)
 
 
@@ -155,12 +156,11 @@ def play(
     """Play a game in a window; with --record every episode is saved for training."""
     the_game, store = game_store(data, game)
     from recorder.play import PlayConfig, keys_help, login_name, play_session
+    from recorder.window import NoDisplayError, check_display
 
     if keys:
         console.print(keys_help(the_game))
         return
-    from recorder.window import NoDisplayError, check_display
-
     with _failing(ValueError, NoDisplayError):
         config = PlayConfig(the_game, player=login_name() if player is None else player, scale=scale, speed=speed,
                             step_mode=step, seed=secrets.randbelow(2**31) if seed is None else seed, episodes=episodes,
