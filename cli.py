@@ -226,7 +226,7 @@ def data_rm(
     if not yes and not typer.confirm(f"Delete {what}?", default=False):
         console.print("Kept it.")
         return
-    path.unlink()
+    store.remove(path)
     console.print(f"Deleted {what}.")
 
 

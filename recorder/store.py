@@ -543,6 +543,13 @@ class GameStore:
                 paths += _episode_files(folder)
         return paths
 
+    def remove(self, path: Path) -> None:
+        """Delete one file of the game's (`mimic data rm`); a `StoreError` of one line when it cannot be."""
+        try:
+            Path(path).unlink()
+        except OSError as exc:
+            raise store_error(path, exc) from exc
+
     def find(self, episode_id: str) -> Path | None:
         for path in self.episode_paths():
             if path.stem == episode_id:

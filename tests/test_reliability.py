@@ -189,11 +189,12 @@ READ_ONLY = {
 }
 
 
-@pytest.mark.parametrize("command", [*READ_ONLY, "watch --video"])
+@pytest.mark.parametrize("command", [*READ_ONLY, "watch --video", "data rm"])
 def test_a_read_only_data_root_is_one_line_before_any_work(read_only, command):
     before = files(read_only.root)
-    video = ("watch", "--game", "pacman", "--video", str(read_only.root / "clips" / "agent.mp4"))
-    args = READ_ONLY.get(command, video)
+    others = {"watch --video": ("watch", "--game", "pacman", "--video", str(read_only.root / "clips" / "agent.mp4")),
+              "data rm": ("data", "rm", read_only.episode_paths()[0].stem, "--game", "pacman", "--yes")}
+    args = READ_ONLY.get(command) or others[command]
     ran = mimic(*args, "--data", str(read_only.root), env={"DISPLAY": ""}, timeout=120)
     failed_in_one_line(ran, "read-only", str(read_only.root))
     assert files(read_only.root) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder, verify_episode
 from recorder.store import (
-    DamagedEpisodeError, GameStore, decode_frames, FrameEncoder, load_episode, read_info,
+    DamagedEpisodeError, GameStore, StoreError, atomic_write, decode_frames, FrameEncoder, load_episode, read_info,
 )
 from tests.conftest import record_scripted
 
@@ -146,3 +147,19 @@ def test_a_recording_never_replaces_another_with_the_same_id(tmp_path, monkeypat
     assert first != second and first.stem.endswith("0000") and second.stem.endswith("0001")
     assert load_episode(first).info.seed == 1 and len(load_episode(first)) == 20
     assert load_episode(second).info.seed == 2 and len(load_episode(second)) == 30
+
+
+def test_a_write_that_fills_the_disk_is_one_store_error_and_keeps_the_earlier_file(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], check=True)
+    try:
+        (disk / "episode.npz").write_bytes(b"the earlier file")
+        noise = np.random.default_rng(0).integers(0, 256, size=1 << 20, dtype=np.uint8)
+        with pytest.raises(StoreError, match="episode.npz: the disk is full") as raised:
+            atomic_write(disk / "episode.npz", lambda handle: np.savez_compressed(handle, noise=noise))
+        assert len(str(raised.value).splitlines()) == 1
+        assert (disk / "episode.npz").read_bytes() == b"the earlier file"
+        assert sorted(p.name for p in disk.iterdir()) == ["episode.npz"]  # the temporary is gone
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
