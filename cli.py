@@ -456,8 +456,8 @@ def expert(
 @app.command()
 def demo(
     game: Annotated[str, typer.Option("--game", "-g", help="Game to run the pipeline on.")] = "pacman",
-    data: Annotated[Path | None, typer.Option("--data", help="Where to put this run (default: a new folder "
-                                              "data/demo-<time>/, so nothing of yours is touched).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="A new folder for this run, or an earlier demo's to "
+                                              "continue it; never your data (default: data/demo-<time>/).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: a smoke run of every step in about "
                                         "a minute.")] = False,
     video_frames: Annotated[int, typer.Option("--video-frames", help="Length of the final agent's video, in frames.",

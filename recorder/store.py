@@ -29,6 +29,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
 import zipfile
 import zlib
@@ -234,7 +235,7 @@ def atomic_path(path: Path, *, keep_suffix: bool = False) -> Iterator[Path]:
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # torch and the video writer wrap the OSError in their own
         reason = _store_reason(exc, path.parent)
-        if reason is None:
+        if reason is None and not isinstance(exc, OSError):
             raise
         raise store_error(path, exc, reason) from exc
     finally:
@@ -360,13 +361,14 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
+# atomic_path's temporary names: ".NAME.PID-HEX.tmp" or, keeping the suffix, ".STEM.PID-HEX.tmp.SUFFIX".
+_TEMPORARY = re.compile(r"\..+\.(\d+)-[0-9a-f]{6}\.tmp(\.[^.]+)?")
+
+
 def _writer_pid(name: str) -> int | None:
-    """The writer's pid in a temporary name (".NAME.PID-HEX.tmp[.SUFFIX]"), None if `name` is not one."""
-    head, sep, _ = name.rpartition(".tmp")
-    pid, _, token = head.rpartition(".")[2].partition("-")
-    if not sep or not pid.isdigit() or len(token) != 6:
-        return None
-    return int(pid)
+    """The writer's pid in one of `atomic_path`'s temporary names, None if `name` is not one."""
+    match = _TEMPORARY.fullmatch(name)
+    return int(match.group(1)) if match else None
 
 
 def _alive(pid: int) -> bool:

@@ -248,10 +248,12 @@ class DaggerRunner:
     def start_score(self) -> float:
         """The starting (BC) policy's mean score, evaluated as every round is; kept in dagger/start.json."""
         path = self.store.dagger / START_FILE
-        if path.is_file():
+        try:
             saved = json.loads(path.read_text())
             if saved.get("checkpoint") == str(self.start_checkpoint):
                 return float(saved["score_mean"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):  # none yet, or damaged: evaluate again
+            pass
         report = self._evaluate(self.start_checkpoint, 0)
         text = json.dumps({"checkpoint": str(self.start_checkpoint), "score_mean": report.agent.mean,
                            "episodes": report.agent.n}).encode()
