@@ -269,9 +269,11 @@ def _store_reason(exc: BaseException, folder: Path) -> tuple[str, str] | None:
     """(why, what to do) of a failed write: the errno of the OSError `exc` is or wraps (torch raises a
     RuntimeError over it); else "the disk is full" when `folder`'s disk has (almost) no space left."""
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(8):  # the exception, what it was raised from or during, and so on
         if isinstance(seen, OSError) and seen.errno in _REASONS:
             return _REASONS[seen.errno]
+        if seen is None:
+            break
         seen = seen.__cause__ or seen.__context__
     try:
         disk = os.statvfs(folder)
@@ -289,7 +291,8 @@ def store_error(path: Path, exc: BaseException, reason: tuple[str, str] | None =
 
 
 def _oserror_words(exc: BaseException) -> str:
-    return exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else _reason(exc)  # type: ignore[arg-type]
+    """An OSError's reason in words ("input/output error"), another exception's type and first line."""
+    return exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else _reason(exc)
 
 
 PROBE_NAME = ".mimic-probe"
@@ -485,7 +488,7 @@ def load_episode(path: Path, *, frames: bool = True) -> Episode:
         raise DamagedEpisodeError(f"{path.name}: damaged episode file ({_reason(exc)})") from exc
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
