@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +16,8 @@ import pytest
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder, verify_episode
 from recorder.store import (
-    DamagedEpisodeError, GameStore, StoreError, atomic_write, decode_frames, FrameEncoder, load_episode, read_info,
+    LOCK_NAME, DamagedEpisodeError, GameStore, StoreError, atomic_write, decode_frames, FrameEncoder, folder_lock,
+    load_episode, read_info,
 )
 from tests.conftest import record_scripted
 
@@ -163,3 +169,24 @@ def test_a_write_that_fills_the_disk_is_one_store_error_and_keeps_the_earlier_fi
         assert sorted(p.name for p in disk.iterdir()) == ["episode.npz"]  # the temporary is gone
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def test_a_folder_lock_refuses_a_second_holder_and_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from recorder.store import folder_lock\n"
+                               f"with folder_lock({str(tmp_path)!r}, 'mimic train --game pacman'): time.sleep(600)"],
+                              cwd=Path(__file__).resolve().parent.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while not ((tmp_path / LOCK_NAME).is_file()
+                   and (tmp_path / LOCK_NAME).read_text().startswith(f"{holder.pid} ")):
+            assert holder.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        with pytest.raises(StoreError, match=f"pid {holder.pid}: mimic train --game pacman"):
+            with folder_lock(tmp_path, "mimic train"):
+                pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        with folder_lock(tmp_path, "mimic train"):  # no stale lock: the kernel let go with the process
+            assert (tmp_path / LOCK_NAME).read_text().startswith(f"{os.getpid()} ")
+    finally:
+        holder.kill()
