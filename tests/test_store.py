@@ -9,6 +9,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -155,20 +156,39 @@ def test_a_recording_never_replaces_another_with_the_same_id(tmp_path, monkeypat
     assert load_episode(second).info.seed == 2 and len(load_episode(second)) == 30
 
 
-def test_a_write_that_fills_the_disk_is_one_store_error_and_keeps_the_earlier_file(tmp_path):
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 256 KiB tmpfs (tests run as root), unmounted afterwards."""
     disk = tmp_path / "disk"
     disk.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], check=True)
     try:
-        (disk / "episode.npz").write_bytes(b"the earlier file")
-        noise = np.random.default_rng(0).integers(0, 256, size=1 << 20, dtype=np.uint8)
-        with pytest.raises(StoreError, match="episode.npz: the disk is full") as raised:
-            atomic_write(disk / "episode.npz", lambda handle: np.savez_compressed(handle, noise=noise))
-        assert len(str(raised.value).splitlines()) == 1
-        assert (disk / "episode.npz").read_bytes() == b"the earlier file"
-        assert sorted(p.name for p in disk.iterdir()) == ["episode.npz"]  # the temporary is gone
+        yield disk
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def test_a_write_that_fills_the_disk_is_one_store_error_and_keeps_the_earlier_file(small_disk):
+    (small_disk / "episode.npz").write_bytes(b"the earlier file")
+    noise = np.random.default_rng(0).integers(0, 256, size=1 << 20, dtype=np.uint8)
+    with pytest.raises(StoreError, match="episode.npz: the disk is full") as raised:
+        atomic_write(small_disk / "episode.npz", lambda handle: np.savez_compressed(handle, noise=noise))
+    assert len(str(raised.value).splitlines()) == 1
+    assert (small_disk / "episode.npz").read_bytes() == b"the earlier file"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["episode.npz"]  # the temporary is gone
+
+
+def test_a_video_that_fills_the_disk_is_one_store_error_and_keeps_the_earlier_one(small_disk):
+    from recorder.video import write_video
+
+    (small_disk / "agent.mp4").write_bytes(b"the earlier video")
+    rng = np.random.default_rng(0)
+    frames = (SimpleNamespace(frame=rng.integers(0, 256, (210, 160, 3), dtype=np.uint8), score=0, lives=3,
+                              episode=1, action=None, probs=None) for _ in range(300))
+    with pytest.raises(StoreError, match="agent.mp4: the disk is full"):
+        write_video(frames, small_disk / "agent.mp4", ["NOOP", "UP"], scale=1)
+    assert (small_disk / "agent.mp4").read_bytes() == b"the earlier video"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["agent.mp4"]
 
 
 def test_a_folder_lock_refuses_a_second_holder_and_dies_with_its_process(tmp_path):
