@@ -21,7 +21,7 @@ import typer
 import typer.core
 from rich.console import Console
 
-from recorder.store import GameStore, episode_words, episodes_table, games_with_data, recover_journals
+from recorder.store import GameStore, episode_words, episodes_table, games_with_data
 
 if TYPE_CHECKING:
     from recorder.games import Game
@@ -113,9 +113,9 @@ def resolve(name: str) -> Game:
 
 
 def game_store(data: Path, name: str) -> tuple[Game, GameStore]:
-    """The game called `name` (one line when there is none) and its folder, where unfinished episodes are recovered."""
-    for recovered in recover_journals(store := GameStore(Path(data), (game := resolve(name)).name)):
-        err_console.print(recovered.line, highlight=False, soft_wrap=True)  # one line each
+    """The game called `name` (one line when there is none) and its folder, made whole after a kill (one line each)."""
+    for recovered in (store := GameStore(Path(data), (game := resolve(name)).name)).tidy():
+        err_console.print(recovered.line, highlight=False, soft_wrap=True)
     return game, store
 
 
@@ -156,12 +156,11 @@ def play(
     """Play a game in a window; with --record every episode is saved for training."""
     the_game, store = game_store(data, game)
     from recorder.play import PlayConfig, keys_help, login_name, play_session
+    from recorder.window import NoDisplayError, check_display
 
     if keys:
         console.print(keys_help(the_game))
         return
-    from recorder.window import NoDisplayError, check_display
-
     with _failing(ValueError, NoDisplayError):
         config = PlayConfig(the_game, player=login_name() if player is None else player, scale=scale, speed=speed,
                             step_mode=step, seed=secrets.randbelow(2**31) if seed is None else seed, episodes=episodes,
@@ -226,7 +225,7 @@ def data_rm(
     if not yes and not typer.confirm(f"Delete {what}?", default=False):
         console.print("Kept it.")
         return
-    path.unlink()
+    store.remove(path)
     console.print(f"Deleted {what}.")
 
 
@@ -456,8 +455,8 @@ def expert(
 @app.command()
 def demo(
     game: Annotated[str, typer.Option("--game", "-g", help="Game to run the pipeline on.")] = "pacman",
-    data: Annotated[Path | None, typer.Option("--data", help="Where to put this run (default: a new folder "
-                                              "data/demo-<time>/, so nothing of yours is touched).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="A new folder for this run, or an earlier demo's to "
+                                              "continue it; never your data (default: data/demo-<time>/).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Tiny sizes: a smoke run of every step in about "
                                         "a minute.")] = False,
     video_frames: Annotated[int, typer.Option("--video-frames", help="Length of the final agent's video, in frames.",

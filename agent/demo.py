@@ -8,8 +8,10 @@ minutes on a 2-core machine; every step is the real one the CLI commands run.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,9 @@ from agent.policy import load_checkpoint
 from agent.train import TrainConfig, TrainHooks, TrainResult, train
 from agent.watch import render_video, video_line
 from recorder.games import Game
-from recorder.store import GameStore
+from recorder.store import GameStore, StoreError, atomic_write, ensure_writable, folder_lock
+
+DEMO_MARK = ".mimic-demo"  # the file a demo writes first into its data root: the root is the demo's own
 
 
 @dataclass(frozen=True)
@@ -80,16 +84,50 @@ class DemoResult:
 def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
              on_event: Callable[[DemoEvent], None] | None = None,
              warn: Callable[[str], None] | None = None) -> DemoResult:
-    """Expert demonstrations -> BC -> DAgger rounds -> evaluation (-> a video). Returns what it made."""
+    """Expert demonstrations -> BC -> DAgger rounds -> evaluation (-> a video). Returns what it made.
+
+    It writes only into a data root of its own (`demo_root`): a new or empty folder, or one an earlier demo made,
+    which it continues: the demonstrations already recorded there are kept and not played again, the DAgger
+    rounds finished are kept; the rest runs again.
+    """
+    with demo_root(store.root), folder_lock(store.models, "mimic demo"), folder_lock(store.dagger, "mimic demo"):
+        return _run_demo(game, store, config, on_event=on_event, warn=warn)
+
+
+@contextmanager
+def demo_root(root: Path) -> Iterator[None]:
+    """Hold `root` for a demo (`folder_lock`), after proving it is the demo's own: a folder that does not exist or
+    is empty (then marked with DEMO_MARK, written before anything else), or one marked by an earlier demo. A root
+    holding anything else is someone's data: a one-line `StoreError`, and nothing in it is touched."""
+    root = Path(root)
+    mark = root / DEMO_MARK
+    if root.is_dir() and not mark.is_file():
+        found = sorted(p.name for p in root.iterdir() if not p.name.startswith(".mimic-"))
+        if found:
+            shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+            raise StoreError(f"{root} already holds data mimic demo did not make ({shown}); the demo writes only "
+                             "into a new folder or one of its own: pass another --data, or leave --data out")
+    ensure_writable(root)
+    with folder_lock(root, "mimic demo"):
+        if not mark.is_file():
+            text = json.dumps({"made_by": "mimic demo", "created": time.strftime("%Y-%m-%dT%H:%M:%S")}).encode()
+            atomic_write(mark, lambda handle: handle.write(text))
+        yield
+
+
+def _run_demo(game: Game, store: GameStore, config: DemoConfig, *, on_event: Callable[[DemoEvent], None] | None,
+              warn: Callable[[str], None] | None) -> DemoResult:
     tell = on_event or (lambda event: None)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     expert_config = ExpertConfig(budget=config.budget)
 
     start = time.perf_counter()
-    seeds = [config.seed + i for i in range(config.expert_episodes)]
-    play_episodes(game, expert_config, seeds, directory=store.demos, max_frames=config.expert_frames,
-                  workers=min(config.workers, len(seeds)), report=lambda p: tell(DemoEvent("expert", p)))
+    recorded = {info.seed for _, info in store.scan(dagger=False)[0] if info.source == "expert"}
+    seeds = [config.seed + i for i in range(config.expert_episodes) if config.seed + i not in recorded]
+    if seeds:
+        play_episodes(game, expert_config, seeds, directory=store.demos, max_frames=config.expert_frames,
+                      workers=min(config.workers, len(seeds)), report=lambda p: tell(DemoEvent("expert", p)))
     seconds["expert demonstrations"] = time.perf_counter() - start
 
     start = time.perf_counter()

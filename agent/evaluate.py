@@ -32,7 +32,7 @@ from agent.env import STANDARD_MAX_FRAMES, STANDARD_NOOP_MAX, STANDARD_STICKY, p
 from agent.obs import ObsConfig
 from agent.rollout import Controller, PolicyController, RandomController, play
 from recorder.games import Game
-from recorder.store import GameStore, atomic_write
+from recorder.store import GameStore, atomic_write, ensure_writable
 
 
 # Published references: (random, human, source). Only games where we know the numbers.
@@ -284,8 +284,12 @@ def evaluate_checkpoint(
     checkpoint: Path, game: Game, config: EvalConfig = EvalConfig(), *, store: GameStore | None = None,
     device: str = "cpu", save: bool = True, on_episode: Callable[[str, int, float], None] | None = None,
 ) -> tuple[EvalReport, Path | None]:
-    """Load `checkpoint` (refusing one for another game), score it, save the report under store.reports."""
+    """Load `checkpoint` (refusing one for another game), score it, save the report under store.reports (proved
+    writable before anything is scored)."""
     from agent.policy import load_checkpoint, resolve_device
+
+    if save and store is not None:
+        ensure_writable(store.reports)
 
     loaded = load_checkpoint(checkpoint, game, device=resolve_device(device))
     report = evaluate_policy(loaded.policy, game, loaded.obs, config, store=store, checkpoint=checkpoint,

@@ -44,7 +44,7 @@ from ale_py import ALEState, roms
 
 from recorder.games import Game, resolve_game
 from recorder.recording import EpisodeRecorder
-from recorder.store import EXPERT_PLAYER
+from recorder.store import EXPERT_PLAYER, ensure_writable
 
 _POOL_START = "spawn"  # each worker builds its own emulator; nothing inherited from the parent
 
@@ -511,8 +511,9 @@ def episodes_table(game: Game, results: Sequence[EpisodeProgress]):
 
 def record_episodes(game: Game, config: ExpertConfig, seeds: Sequence[int], *, directory: Path, console,
                     max_frames: int | None = None, workers: int = 1) -> list[EpisodeProgress]:
-    """`mimic expert`: one episode per seed recorded into `directory`, `workers` at a time, said on a Rich
-    `console`: what runs, on a terminal a bar per episode, then a table of the episodes and where they are."""
+    """`mimic expert`: one episode per seed recorded into `directory` (proved writable first: `ensure_writable`),
+    `workers` at a time, said on a Rich `console`: what runs, on a terminal a bar per episode, then a table of the
+    episodes and where they are."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console.print(
@@ -520,6 +521,7 @@ def record_episodes(game: Game, config: ExpertConfig, seeds: Sequence[int], *, d
         f"{config.depth} decisions x {config.frameskip} frames), {workers} worker(s), into {directory}/",
         highlight=False,
     )
+    ensure_writable(directory)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
         tasks = [progress.add_task(f"episode {i + 1} (seed {s})", total=max_frames, status="waiting")

@@ -37,6 +37,8 @@ validated on episodes they were trained on.
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -63,11 +65,14 @@ from agent.policy import (
     torch_threads,
 )
 from recorder.games import Game
-from recorder.store import DamagedEpisodeError, GameStore, iter_frames, load_episode, read_info
+from recorder.store import (
+    DamagedEpisodeError, GameStore, atomic_path, ensure_writable, folder_lock, iter_frames, load_episode, read_info,
+)
 
 BEST_NAME = "best.pt"
 LAST_NAME = "last.pt"
 AVG_NAME = "avg.pt"
+PREVIOUS_NAME = "previous"  # models/previous/: the checkpoints of the training before the last
 # The ensemble the recipe trains, and from how many labelled decisions in the data (moot ones
 # counted) on: below it one network.
 ENSEMBLE_NETWORKS = 3
@@ -420,18 +425,51 @@ class TrainHooks:
     on_progress: Callable[[TrainProgress], None] | None = None  # every batch
     on_epoch: Callable[[EpochMetrics], None] | None = None  # every epoch
     warn: Callable[[str], None] | None = None  # every damaged episode skipped
+    on_note: Callable[[str], None] | None = None  # a line worth saying before training (checkpoints kept)
 
 
 def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig(), *, out_dir: Path | None = None,
-               **kwargs) -> TrainResult:
-    """Train on every episode recorded for the game (demos and DAgger rounds), into `out_dir`
-    (default store.models)."""
+               resume: bool = False, hooks: TrainHooks = TrainHooks(), **kwargs) -> TrainResult:
+    """`mimic train`: train on every episode recorded for the game (demos and DAgger rounds), into `out_dir`
+    (default store.models), holding that folder (`folder_lock`: a second training into it is refused). A new
+    run (not `resume`) first keeps the previous training's checkpoints in out_dir/previous/ (`keep_previous`;
+    one generation) and says so through `hooks.on_note`."""
+    out_dir = store.models if out_dir is None else Path(out_dir)
+    ensure_writable(out_dir)
     paths = store.episode_paths()
     if not paths:
         raise NoDataError(
             f"no recordings for {game.name} under {store.path}/: record some with `mimic play --record --game {game.name}`"
         )
-    return train(game, paths, store.models if out_dir is None else out_dir, config, **kwargs)
+    with folder_lock(out_dir, f"mimic train --game {game.name}"):
+        kept = [] if resume else keep_previous(out_dir)
+        if kept and hooks.on_note is not None:
+            hooks.on_note(f"The previous training's checkpoints ({', '.join(p.name for p in kept)}) are kept in "
+                          f"{kept[0].parent}/ until the next training; this one writes {out_dir}/.")
+        return train(game, paths, out_dir, config, resume=resume, hooks=hooks, **kwargs)
+
+
+def keep_previous(out_dir: Path) -> list[Path]:
+    """Keep the checkpoints of the training in `out_dir` (its *.pt files; DAgger's round folders stay where they
+    are) in out_dir/previous/, replacing the ones kept there before; returns the kept files. They are linked, not
+    moved: out_dir keeps them too until the new training replaces them, so eval and watch find a policy meanwhile.
+    """
+    current = sorted(Path(out_dir).glob("*.pt"))
+    if not current:
+        return []
+    previous = Path(out_dir) / PREVIOUS_NAME
+    for old in previous.glob("*.pt"):
+        if not (Path(out_dir) / old.name).is_file():
+            old.unlink()
+    kept = []
+    for path in current:
+        with atomic_path(previous / path.name) as tmp:
+            try:
+                os.link(path, tmp)
+            except OSError:  # a file system without hard links
+                shutil.copy2(path, tmp)
+        kept.append(previous / path.name)
+    return kept
 
 
 # What a resumed run may change: where it runs, and how long (its epochs, now the total).
@@ -815,12 +853,17 @@ def train_progress(console, game: str, warn: Callable[[str], None] | None = None
             progress.update(task, total=p.batches, completed=p.batch, epoch=f"{p.epoch}/{p.epochs}", loss=p.loss,
                             acc=p.accuracy, rate=p.samples_per_s)
 
-        yield TrainHooks(on_load=on_load, on_plan=on_plan, on_progress=on_progress, on_epoch=on_epoch, warn=warn)
+        def on_note(text: str) -> None:
+            console.print(text, highlight=False, soft_wrap=True)
+
+        yield TrainHooks(on_load=on_load, on_plan=on_plan, on_progress=on_progress, on_epoch=on_epoch, warn=warn,
+                         on_note=on_note)
 
 
 __all__ = [
     "AVERAGE_EPOCHS", "BCData", "ENSEMBLE_MIN_LABELS", "ENSEMBLE_NETWORKS", "EpochMetrics", "NoDataError",
     "TrainConfig", "TrainHooks", "TrainPlan", "TrainProgress", "TrainResult", "default_networks", "describe", "epochs_table",
-    "load_data", "recall_table", "resumed_config", "train", "train_game", "train_progress", "train_summary",
+    "keep_previous", "load_data", "recall_table", "resumed_config", "train", "train_game", "train_progress",
+    "train_summary",
     "weight_average",
 ]

@@ -19,6 +19,7 @@ from agent.env import STANDARD_MAX_FRAMES, STANDARD_NOOP_MAX, STANDARD_STICKY, p
 from agent.obs import ObsConfig
 from agent.rollout import PolicyController, play
 from recorder.games import Game
+from recorder.store import ensure_writable
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,16 @@ def render_video(
 ) -> int:
     """Play `episodes` games with a loaded checkpoint (`agent.policy.load_checkpoint`) and write every
     emulator frame into the mp4 at `path` (`recorder.video`); `say` hears how many seconds of play are
-    written. Returns the frames written; ValueError when `path` does not end in .mp4."""
+    written. Returns the frames written; ValueError when `path` is a folder or does not end in .mp4, and a
+    `StoreError` when its folder cannot be written, before anything is played."""
     from recorder.video import write_video
 
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; name the video file, e.g. --video {path / 'agent.mp4'}")
     if path.suffix.lower() != ".mp4":
         raise ValueError(f"the video file must end in .mp4, got {path.name}")
+    ensure_writable(path.parent, elsewhere="another --video path")
 
     def on_frame(count: int) -> None:
         if say is not None and count % 60 == 0:

@@ -44,7 +44,7 @@ from recorder import window
 from recorder.games import FRAMES_PER_SECOND, Game, make_env
 from recorder.keys import KEY_BINDINGS, action_for_held, key_help, keys_table
 from recorder.recording import EpisodeRecorder, Step
-from recorder.store import NO_LABEL, STEP_MODE
+from recorder.store import NO_LABEL, STEP_MODE, ensure_writable
 
 pygame = window.pygame
 
@@ -68,7 +68,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops the 
 
 @dataclass(frozen=True)
 class PlayConfig:
-    """What a window session was asked for; validated up front."""
+    """What a window session was asked for; validated up front, the folder recorded into included: one that
+    cannot be written is a `StoreError` before the window opens, not after the play."""
 
     game: Game
     player: str = "anon"
@@ -98,6 +99,8 @@ class PlayConfig:
             raise ValueError("recording needs a directory to save episodes in")
         if not self.player.strip():
             raise ValueError("player must not be empty")
+        if self.record:
+            ensure_writable(self.directory)
 
 
 @dataclass(frozen=True)

@@ -321,6 +321,10 @@ def replay_episode(episode: Episode, env=None) -> str | None:
     ale = env.unwrapped.ale
     obs, _ = env.reset(seed=info.seed)
     states = dict(zip(episode.state_steps.tolist(), episode.states))
+    outside = np.flatnonzero(episode.actions >= game.n_actions)
+    if outside.size:
+        t = int(outside[0])
+        return f"action {int(episode.actions[t])} at step {t} is out of range: {game.name} has {game.n_actions} actions"
     if info.extra.get("start") == "state":  # a rewind: no screen is kept in a saved state
         ale.restoreState(ALEState(states[0]))
     elif not np.array_equal(obs, episode.frames[0]):
@@ -343,10 +347,15 @@ def verify_episode(path: Path) -> VerifyResult:
 
 def verify_line(path: Path) -> tuple[bool, str]:
     """Replay one episode file (`verify_episode`): whether it verified, and a line of Rich markup saying so
-    ("ok", "FAILED" or "DAMAGED", with the game, folder and file)."""
+    ("ok", "FAILED" or "DAMAGED", with the game, folder and file). A file that cannot be replayed at all is
+    DAMAGED, with the reason; the caller goes on to the next."""
+    name = f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
     try:
         result = verify_episode(path)
     except DamagedEpisodeError as exc:
         return False, f"[red]DAMAGED[/]  {exc}"
+    except Exception as exc:  # stored values the emulator refuses (an unknown game, a broken state)
+        text = str(exc).strip().splitlines()
+        return False, f"[red]DAMAGED[/]  {name}: cannot be replayed ({type(exc).__name__}: {text[0] if text else ''})"
     mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
-    return result.ok, f"{mark}  {path.parent.parent.name}/{path.parent.name}/{path.name}: {result.message}"
+    return result.ok, f"{mark}  {name}: {result.message}"

@@ -30,16 +30,18 @@ episode file `ID.npz`, marked "interrupted".
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -234,20 +236,31 @@ def atomic_path(path: Path, *, keep_suffix: bool = False) -> Iterator[Path]:
 
     The one way files are written here: a crash or a kill at any moment leaves the old file (or
     none) or the new one under `path`, never a half-written one. The temporary name is unique
-    to the writer (so two runs never write the same temporary file), ends in ".tmp" (after it
-    `path`'s suffix with `keep_suffix`: a video writer picks its format by it), and is removed
-    when the block fails.
+    to the writer (it carries the writer's pid: `remove_stale_temporaries` knows a dead writer's),
+    ends in ".tmp" (after it `path`'s suffix with `keep_suffix`: a video writer picks its format by
+    it), and is removed when the block fails. A failure to write (a read-only or full disk, no
+    permission, a file where a folder belongs) is a `StoreError` naming `path`; the file that was
+    under `path` before stays as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise store_error(path.parent, exc) from exc
     unique = f"{os.getpid()}-{secrets.token_hex(3)}"
     name = f".{path.stem}.{unique}.tmp{path.suffix}" if keep_suffix else f".{path.name}.{unique}.tmp"
     tmp = path.with_name(name)
     try:
         yield tmp
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch and the video writer wrap the OSError in their own
+        reason = _store_reason(exc, path.parent)
+        if reason is None and not isinstance(exc, OSError):
+            raise
+        raise store_error(path, exc, reason) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with suppress(OSError):  # a second error here would hide the first
+            tmp.unlink(missing_ok=True)
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
@@ -257,6 +270,138 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     return Path(path)
+
+
+# Why a write failed, in words, and what to do about it, by errno.
+_REASONS = {
+    errno.ENOSPC: ("the disk is full", "free some space, or write elsewhere ({elsewhere})"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space, or write elsewhere ({elsewhere})"),
+    errno.EROFS: ("the file system is read-only", "write elsewhere ({elsewhere})"),
+    errno.EACCES: ("permission denied", "write elsewhere ({elsewhere}) or fix the folder's permissions"),
+    errno.EPERM: ("permission denied", "write elsewhere ({elsewhere}) or fix the folder's permissions"),
+    errno.ENOTDIR: ("a file stands where a folder belongs", "move that file away, or write elsewhere ({elsewhere})"),
+    errno.EEXIST: ("a file stands where a folder belongs", "move that file away, or write elsewhere ({elsewhere})"),
+    errno.EISDIR: ("a folder stands where the file belongs", "name a file"),
+}
+
+
+def _store_reason(exc: BaseException, folder: Path) -> tuple[str, str] | None:
+    """(why, what to do) of a failed write: the errno of the OSError `exc` is or wraps (torch raises a
+    RuntimeError over it); else "the disk is full" when `folder`'s disk has (almost) no space left."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the exception, what it was raised from or during, and so on
+        if isinstance(seen, OSError) and seen.errno in _REASONS:
+            return _REASONS[seen.errno]
+        if seen is None:
+            break
+        seen = seen.__cause__ or seen.__context__
+    try:
+        disk = os.statvfs(folder)
+    except OSError:
+        return None
+    return _REASONS[errno.ENOSPC] if disk.f_bavail * disk.f_frsize < 1 << 20 else None
+
+
+def store_error(path: Path, exc: BaseException, reason: tuple[str, str] | None = None, *,
+                elsewhere: str = "another --data") -> StoreError:
+    """The one-line `StoreError` of a failed write to `path`: which path, why, what to do (`elsewhere`
+    says how to write somewhere else)."""
+    why, fix = reason or _store_reason(exc, Path(path).parent) or (_oserror_words(exc), "write elsewhere ({elsewhere})")
+    return StoreError(f"cannot write {path}: {why}; {fix.format(elsewhere=elsewhere)}")
+
+
+def _oserror_words(exc: BaseException) -> str:
+    """An OSError's reason in words ("input/output error"), another exception's type and first line."""
+    return exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+
+
+PROBE_NAME = ".mimic-probe"
+
+
+def ensure_writable(folder: Path, *, elsewhere: str = "another --data") -> None:
+    """Create `folder` if needed and prove it can be written (a probe file through `atomic_write`, then
+    removed); a `StoreError` of one line otherwise: the folder, why (read-only, no permission, a file where
+    a folder belongs, a full disk) and what to do (`elsewhere`: how to write somewhere else). Commands call
+    it before they play or compute anything."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = atomic_write(folder / PROBE_NAME, lambda handle: handle.write(b"mimic"))
+    except (OSError, StoreError) as exc:
+        file = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if file is not None:
+            raise StoreError(f"cannot write {folder}: {file} is a file, not a folder; move it away, or write "
+                             f"elsewhere ({elsewhere})") from exc
+        cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+        raise store_error(folder, cause or exc, elsewhere=elsewhere) from exc
+    with suppress(OSError):
+        probe.unlink()
+
+
+LOCK_NAME = ".mimic-lock"
+
+
+@contextmanager
+def folder_lock(folder: Path, what: str) -> Iterator[None]:
+    """Hold `folder` for this process while the block runs: a second mimic asking for it gets a one-line
+    `StoreError` naming the folder and the holder (pid, `what` it runs) instead of racing this one.
+
+    The lock is the kernel's (flock on a hidden file in the folder, which stays): it goes with the
+    process however the process ends, so no stale lock ever blocks a later run. The file holds the
+    holder's pid and `what`, for the message; it is the one file not written through `atomic_write`
+    (a lock must stay on one file).
+    """
+    folder = Path(folder)
+    ensure_writable(folder)
+    path = folder / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip() or "pid unknown"
+            pid, _, command = holder.partition(" ")
+            raise StoreError(f"{folder} is being written by another mimic (pid {pid}: {command or 'unknown'}); "
+                             "wait for it to finish, or pass another --data") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {what}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files (`atomic_path`'s) under `folder` whose writer is gone (a kill -9 leaves
+    them); those of a running writer stay. Returns the files removed."""
+    removed = []
+    for tmp in Path(folder).rglob(".*.tmp*") if Path(folder).is_dir() else ():
+        pid = _writer_pid(tmp.name)
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        with suppress(OSError):
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()  # a journal's folder is made under such a name
+            removed.append(tmp)
+    return removed
+
+
+# atomic_path's temporary names: ".NAME.PID-HEX.tmp" or, keeping the suffix, ".STEM.PID-HEX.tmp.SUFFIX".
+_TEMPORARY = re.compile(r"\..+\.(\d+)-[0-9a-f]{6}\.tmp(\.[^.]+)?")
+
+
+def _writer_pid(name: str) -> int | None:
+    """The writer's pid in one of `atomic_path`'s temporary names, None if `name` is not one."""
+    match = _TEMPORARY.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def write_episode_file(path: Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -363,7 +508,7 @@ def load_episode(path: Path, *, frames: bool = True) -> Episode:
         raise DamagedEpisodeError(f"{path.name}: damaged episode file ({_reason(exc)})") from exc
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
@@ -427,6 +572,19 @@ class GameStore:
     def journals(self) -> list[Path]:
         """The journals of episodes in progress, or of ones whose process ended before saving them."""
         return [path for folder in self.episode_folders() for path in sorted(folder.glob(f".*{JOURNAL_SUFFIX}"))]
+
+    def tidy(self) -> list[Recovered]:
+        """Make the game's folder whole after a kill: the temporaries of writers that are gone are removed, and
+        unfinished episodes are recovered from their journals (returned, each with the line that says so)."""
+        remove_stale_temporaries(self.path)
+        return recover_journals(self)
+
+    def remove(self, path: Path) -> None:
+        """Delete one file of the game's (`mimic data rm`); a `StoreError` of one line when it cannot be."""
+        try:
+            Path(path).unlink()
+        except OSError as exc:
+            raise store_error(path, exc) from exc
 
     def find(self, episode_id: str) -> Path | None:
         for path in self.episode_paths():

@@ -42,7 +42,7 @@ def write_video(
     with atomic_path(path, keep_suffix=True) as tmp:
         try:
             writer = imageio.get_writer(tmp, fps=fps, codec="libx264", quality=7, macro_block_size=2,
-                                        ffmpeg_log_level="error")
+                                        ffmpeg_log_level="fatal")
             with writer:
                 for item in frames:
                     if view is None:

@@ -177,6 +177,18 @@ def test_round_result_round_trip(tmp_path):
     assert finished_rounds(tmp_path) == []  # round 1 is missing: nothing finished in order
 
 
+def test_a_damaged_round_json_leaves_its_round_unfinished_with_one_warning(tmp_path):
+    first = RoundResult(round=1, beta=0.5, new_labels=10, total_labels=99, val_accuracy=0.5, score_mean=12.0,
+                        score_ci95=None, episodes=1, checkpoint="x.pt", seconds=3.0)
+    first.save(tmp_path / "round-001")
+    (tmp_path / "round-002").mkdir()
+    (tmp_path / "round-002" / "round.json").write_text('{"round": 2, "be')
+    RoundResult(**{**first.__dict__, "round": 3}).save(tmp_path / "round-003")
+    said: list[str] = []
+    assert finished_rounds(tmp_path, said.append) == [first]
+    assert len(said) == 1 and "round-002" in said[0] and "unfinished" in said[0]
+
+
 def test_cli_dagger_without_a_policy_says_to_train_first(data_root):
     result = CliRunner().invoke(app, ["dagger", "--game", "pacman", "--data", str(data_root)])
     assert result.exit_code == 2

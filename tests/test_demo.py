@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import imageio.v2 as imageio
+import pytest
 
 from recorder.recording import verify_episode
-from recorder.store import GameStore, read_info
+from recorder.store import GameStore, StoreError, read_info
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,3 +42,21 @@ def test_quick_demo_runs_every_step_and_writes_report_plot_and_video(tmp_path):
     assert said.startswith(f"{video}: {frames:,} frames") and 100 < frames <= 241  # capped at 240 frames played
     assert Path(printed["policy"].strip()) == store.models / "dagger-round-002" / "avg.pt"  # rounds keep the averaged weights
     assert "DAgger rounds" in done.stdout and "random" in done.stdout
+
+
+def test_demo_writes_only_into_a_root_of_its_own(tmp_path):
+    from agent.demo import DEMO_MARK, demo_root
+
+    users = tmp_path / "users"
+    (users / "pacman" / "models").mkdir(parents=True)
+    (users / "pacman" / "models" / "best.pt").write_bytes(b"their weights")
+    with pytest.raises(StoreError, match="did not make"):
+        with demo_root(users):
+            pass
+    assert sorted(p.name for p in users.rglob("*")) == ["best.pt", "models", "pacman"]
+    fresh = tmp_path / "fresh"
+    with demo_root(fresh):
+        (fresh / "pacman").mkdir()
+    assert (fresh / DEMO_MARK).is_file()
+    with demo_root(fresh):  # a demo's own root: a re-run continues there
+        pass

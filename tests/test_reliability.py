@@ -114,6 +114,218 @@ def test_a_damaged_episode_is_named_and_skipped_by_ls_and_train(pacman):
 # Where the data cannot be written: read-only, a file, a full disk; locks; checkpoints kept
 # (section "store")
 
+import json  # noqa: E402 - this section's own imports
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from recorder.games import resolve_game  # noqa: E402
+from recorder.store import LOCK_NAME  # noqa: E402
+
+DAGGER_TINY = ("--rounds", "1", "--episodes", "1", "--max-frames", "100", "--epochs", "1", "--eval-episodes", "1",
+               "--eval-max-frames", "200", "--budget", "40", "--workers", "1")
+EXPERT_TINY = ("--episodes", "1", "--max-frames", "200", "--budget", "40", "--depth", "5", "--workers", "1")
+
+
+@contextmanager
+def tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` mounted at `where` (tests run as root), unmounted afterwards."""
+    where.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def fill(disk: Path, leave: int) -> None:
+    """Fill the file system of `disk` until `leave` bytes are free."""
+    free = os.statvfs(disk)
+    (disk / "filler").write_bytes(bytes(free.f_bavail * free.f_frsize - leave))
+
+
+def files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by relative path, with its bytes (hidden lock files aside)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != LOCK_NAME}
+
+
+def no_temporaries(root: Path) -> bool:
+    return not [p for p in root.rglob(".*") if ".tmp" in p.name]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> GameStore:
+    """A data root (shared, copy it before writing) with two Pac-Man episodes and a one-epoch training."""
+    from agent.train import TrainConfig, train_game
+
+    store = GameStore(tmp_path_factory.mktemp("trained") / "data", "pacman")
+    for seed in (0, 1):
+        record_scripted("pacman", store.demos, frames=60, seed=seed, player="ana")
+    train_game(store, resolve_game("pacman"), TrainConfig(epochs=1, device="cpu"))
+    return store
+
+
+def copy_of(store: GameStore, root: Path) -> GameStore:
+    shutil.copytree(store.root, root)
+    return GameStore(root, store.game)
+
+
+@pytest.fixture(scope="module")
+def read_only(trained, tmp_path_factory) -> Iterator[GameStore]:
+    """The trained data root on a read-only file system."""
+    with tmpfs(tmp_path_factory.mktemp("ro"), "64M") as disk:
+        store = copy_of(trained, disk / "data")
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        yield store
+
+
+READ_ONLY = {
+    "play": ("play", "--game", "pacman", "--record"),  # with no display: the store's line comes first
+    "expert": ("expert", "--game", "pacman", *EXPERT_TINY),
+    "train": ("train", "--game", "pacman", "--epochs", "1"),
+    "eval": ("eval", "--game", "pacman", "--episodes", "1", "--max-frames", "200"),
+    "dagger": ("dagger", "--game", "pacman", *DAGGER_TINY),
+}
+
+
+@pytest.mark.parametrize("command", [*READ_ONLY, "watch --video", "data rm"])
+def test_a_read_only_data_root_is_one_line_before_any_work(read_only, command):
+    before = files(read_only.root)
+    others = {"watch --video": ("watch", "--game", "pacman", "--video", str(read_only.root / "clips" / "agent.mp4")),
+              "data rm": ("data", "rm", read_only.episode_paths()[0].stem, "--game", "pacman", "--yes")}
+    args = READ_ONLY.get(command) or others[command]
+    ran = mimic(*args, "--data", str(read_only.root), env={"DISPLAY": ""}, timeout=120)
+    failed_in_one_line(ran, "read-only", str(read_only.root))
+    assert files(read_only.root) == before
+
+
+@pytest.mark.parametrize("command", ["play", "expert", "train"])
+def test_a_data_root_that_is_a_file_is_one_line(tmp_path, command):
+    root = tmp_path / "data"
+    root.write_text("my notes")
+    ran = mimic(*READ_ONLY[command], "--data", str(root), env={"DISPLAY": ""}, timeout=120)
+    failed_in_one_line(ran, str(root), "is a file")
+    assert root.read_text() == "my notes"
+
+
+def test_a_full_disk_stops_the_expert_in_one_line_and_keeps_every_episode(pacman, tmp_path):
+    with tmpfs(tmp_path / "disk", "1M") as disk:
+        store = copy_of(pacman, disk / "data")
+        before = files(store.root)
+        fill(disk, leave=8 * 1024)  # room to prove the folder writable, not for the episode
+        ran = mimic("expert", "--game", "pacman", *EXPERT_TINY, "--data", str(store.root), timeout=180)
+        failed_in_one_line(ran, "the disk is full", str(store.demos))
+        assert files(store.root) == before and loadable(store) == 2
+        assert no_temporaries(disk)
+
+
+def test_a_full_disk_stops_training_in_one_line_and_keeps_every_checkpoint(trained, tmp_path):
+    from agent.policy import load_checkpoint
+
+    with tmpfs(tmp_path / "disk", "48M") as disk:
+        store = copy_of(trained, disk / "data")
+        before = {name: data for name, data in files(store.root).items() if name.endswith(".pt")}
+        fill(disk, leave=1 << 20)
+        ran = mimic("train", "--game", "pacman", "--epochs", "1", "--data", str(store.root), timeout=180)
+        failed_in_one_line(ran, "the disk is full", str(store.models))
+        for name in ("avg.pt", "best.pt", "last.pt"):
+            assert (store.models / name).read_bytes() == before[f"pacman/models/{name}"]
+            load_checkpoint(store.models / name, resolve_game("pacman"))
+        assert no_temporaries(disk)
+
+
+def test_a_second_training_into_one_folder_is_refused_and_the_first_keeps_the_last_ones(trained, tmp_path):
+    store = copy_of(trained, tmp_path / "data")
+    before = {name: (store.models / name).read_bytes() for name in ("avg.pt", "best.pt", "last.pt")}
+    (store.models / "dagger-round-001").mkdir()
+    (store.models / "dagger-round-001" / "avg.pt").write_bytes(b"a round's weights")
+    first = subprocess.Popen([sys.executable, "-m", "cli", "train", "--game", "pacman", "--epochs", "1", "--data",
+                              str(store.root)], cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (store.models / LOCK_NAME).read_text().startswith(f"{first.pid} "):
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.05)
+        first.send_signal(signal.SIGSTOP)  # the first holds the folder while the second tries
+        second = mimic("train", "--game", "pacman", "--epochs", "1", "--data", str(store.root), timeout=120)
+        failed_in_one_line(second, str(store.models), f"pid {first.pid}", "mimic train")
+        first.send_signal(signal.SIGCONT)
+        out, err = first.communicate(timeout=180)
+    finally:
+        first.kill()
+    assert first.returncode == 0 and "Traceback" not in err, err
+    assert "previous" in out.splitlines()[0]  # said at the start, in one line
+    for name, data in before.items():
+        assert (store.models / "previous" / name).read_bytes() == data
+    assert (store.models / "avg.pt").read_bytes() != before["avg.pt"]  # the new training's own
+    assert (store.models / "dagger-round-001" / "avg.pt").read_bytes() == b"a round's weights"
+
+
+def test_demo_refuses_a_data_root_holding_the_users_data(trained, tmp_path):
+    store = copy_of(trained, tmp_path / "data")
+    before = files(store.root)
+    ran = mimic("demo", "--game", "pacman", "--quick", "--data", str(store.root), timeout=120)
+    failed_in_one_line(ran, str(store.root), "did not make", "--data")
+    assert files(store.root) == before
+
+
+def test_verify_names_an_episode_with_actions_out_of_range_and_verifies_the_others(pacman):
+    good = pacman.episode_paths()
+    with np.load(good[0]) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["actions"] = arrays["actions"].copy()
+    arrays["actions"][7] = 200
+    np.savez_compressed(pacman.demos / "outofrange.npz", **arrays)
+    ran = mimic("data", "verify", "--game", "pacman", "--data", str(pacman.root))
+    failed_in_one_line(ran, "1 of 3")
+    lines = ran.out.splitlines()
+    assert any("outofrange.npz" in line and "out of range" in line for line in lines), ran.out
+    for path in good:
+        assert any(path.name in line and line.startswith("ok") for line in lines), ran.out
+
+
+def test_a_damaged_round_json_is_one_warning_and_the_round_is_redone(trained, tmp_path):
+    store = copy_of(trained, tmp_path / "data")
+    folder = store.dagger_round(1)
+    folder.mkdir(parents=True)
+    rollout = folder / "rollout.npz"
+    shutil.copy(store.episode_paths()[0], rollout)  # the round's rollout, stored before the damage
+    (folder / "round.json").write_text('{"round": 1, "beta"')
+    ran = mimic("dagger", "--game", "pacman", *DAGGER_TINY, "--data", str(store.root), timeout=300)
+    assert ran.code == 0 and "Traceback" not in ran.err, ran.err
+    warnings = [line for line in ran.err_lines if line.startswith("warning:")]
+    assert len(warnings) == 1 and "round.json" in warnings[0] and "unfinished" in warnings[0], ran.err
+    assert json.loads((folder / "round.json").read_text())["round"] == 1
+    assert rollout.read_bytes() == store.episode_paths()[0].read_bytes()
+
+
+def test_a_video_path_naming_a_folder_is_one_line(trained, tmp_path):
+    folder = tmp_path / "clips.mp4"
+    folder.mkdir()
+    ran = mimic("watch", "--game", "pacman", "--video", str(folder), "--data", str(trained.root))
+    failed_in_one_line(ran, str(folder), "folder")
+    assert not list(folder.iterdir())
+
+
+def test_temporaries_of_killed_writers_are_removed_and_a_live_writers_kept(pacman):
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    stale = [pacman.demos / f".a.npz.{gone.pid}-0a1b2c.tmp", pacman.models / f".last.pt.{gone.pid}-0a1b2c.tmp",
+             pacman.videos / f".agent.{gone.pid}-0a1b2c.tmp.mp4"]
+    live = pacman.demos / f".b.npz.{os.getpid()}-0a1b2c.tmp"
+    for path in (*stale, live):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"partial")
+    ran = mimic("data", "ls", "--game", "pacman", "--data", str(pacman.root))
+    assert ran.code == 0 and "2 episodes" in ran.out, ran.out + ran.err
+    assert not any(path.exists() for path in stale) and live.exists()
+
 
 # ---------------------------------------------------------------------------------------------
 # Signals and worker processes: Ctrl-C, SIGTERM, orphans; DAgger and damaged files; expert seeds

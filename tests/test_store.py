@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +17,8 @@ import pytest
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder, verify_episode
 from recorder.store import (
-    DamagedEpisodeError, GameStore, decode_frames, FrameEncoder, load_episode, read_info,
+    LOCK_NAME, DamagedEpisodeError, GameStore, StoreError, atomic_write, decode_frames, FrameEncoder, folder_lock,
+    load_episode, read_info,
 )
 from tests.conftest import record_scripted
 
@@ -249,3 +255,59 @@ def test_a_journal_on_a_read_only_disk_stays_until_it_can_be_recovered(tmp_path)
         assert verify_episode(recovered.path).ok
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 256 KiB tmpfs (tests run as root), unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def test_a_write_that_fills_the_disk_is_one_store_error_and_keeps_the_earlier_file(small_disk):
+    (small_disk / "episode.npz").write_bytes(b"the earlier file")
+    noise = np.random.default_rng(0).integers(0, 256, size=1 << 20, dtype=np.uint8)
+    with pytest.raises(StoreError, match="episode.npz: the disk is full") as raised:
+        atomic_write(small_disk / "episode.npz", lambda handle: np.savez_compressed(handle, noise=noise))
+    assert len(str(raised.value).splitlines()) == 1
+    assert (small_disk / "episode.npz").read_bytes() == b"the earlier file"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["episode.npz"]  # the temporary is gone
+
+
+def test_a_video_that_fills_the_disk_is_one_store_error_and_keeps_the_earlier_one(small_disk):
+    from recorder.video import write_video
+
+    (small_disk / "agent.mp4").write_bytes(b"the earlier video")
+    rng = np.random.default_rng(0)
+    frames = (SimpleNamespace(frame=rng.integers(0, 256, (210, 160, 3), dtype=np.uint8), score=0, lives=3,
+                              episode=1, action=None, probs=None) for _ in range(300))
+    with pytest.raises(StoreError, match="agent.mp4: the disk is full"):
+        write_video(frames, small_disk / "agent.mp4", ["NOOP", "UP"], scale=1)
+    assert (small_disk / "agent.mp4").read_bytes() == b"the earlier video"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["agent.mp4"]
+
+
+def test_a_folder_lock_refuses_a_second_holder_and_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from recorder.store import folder_lock\n"
+                               f"with folder_lock({str(tmp_path)!r}, 'mimic train --game pacman'): time.sleep(600)"],
+                              cwd=Path(__file__).resolve().parent.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while not ((tmp_path / LOCK_NAME).is_file()
+                   and (tmp_path / LOCK_NAME).read_text().startswith(f"{holder.pid} ")):
+            assert holder.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        with pytest.raises(StoreError, match=f"pid {holder.pid}: mimic train --game pacman"):
+            with folder_lock(tmp_path, "mimic train"):
+                pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        with folder_lock(tmp_path, "mimic train"):  # no stale lock: the kernel let go with the process
+            assert (tmp_path / LOCK_NAME).read_text().startswith(f"{os.getpid()} ")
+    finally:
+        holder.kill()

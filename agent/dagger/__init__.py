@@ -36,7 +36,9 @@ from agent.obs import ObsConfig, decision_labels
 from agent.rollout import Rollout
 from agent.train import TrainConfig, TrainHooks, TrainResult, describe, train
 from recorder.games import Game
-from recorder.store import DamagedEpisodeError, GameStore, atomic_write, load_episode, read_info
+from recorder.store import (
+    DamagedEpisodeError, GameStore, atomic_write, ensure_writable, folder_lock, load_episode, read_info,
+)
 
 START_FILE = "start.json"
 WARM_EPOCHS = 5  # a round's epochs, from the last round's weights, unless told
@@ -190,7 +192,7 @@ class DaggerRunner:
     # -- the loop ---------------------------------------------------------------------------------
 
     def run(self) -> list[RoundResult]:
-        results = finished_rounds(self.store.dagger)
+        results = finished_rounds(self.store.dagger, self.warn)
         for round_index in range(len(results) + 1, self.config.rounds + 1):
             results.append(self._run_round(round_index, results))
         return results
@@ -246,10 +248,12 @@ class DaggerRunner:
     def start_score(self) -> float:
         """The starting (BC) policy's mean score, evaluated as every round is; kept in dagger/start.json."""
         path = self.store.dagger / START_FILE
-        if path.is_file():
+        try:
             saved = json.loads(path.read_text())
             if saved.get("checkpoint") == str(self.start_checkpoint):
                 return float(saved["score_mean"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):  # none yet, or damaged: evaluate again
+            pass
         report = self._evaluate(self.start_checkpoint, 0)
         text = json.dumps({"checkpoint": str(self.start_checkpoint), "score_mean": report.agent.mean,
                            "episodes": report.agent.n}).encode()
@@ -307,7 +311,16 @@ def run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, 
     """`mimic dagger`: rounds from `start` until `config.rounds` have finished, labelled by `labelling`, said on
     a Rich `console` as they go (what runs, the starting policy's score, every rollout and round), then the
     rounds' table and their plot. A person's Esc (`LabellingStopped`) stops it: `warn` says
-    how to go on, and the rounds finished are returned."""
+    how to go on, and the rounds finished are returned. It holds the game's dagger/ and models/ folders
+    (`folder_lock`: a second run writing them is refused) and proves them writable before anything runs."""
+    ensure_writable(store.reports)
+    what = f"mimic dagger --game {game.name}"
+    with folder_lock(store.dagger, what), folder_lock(store.models, what):
+        return _run_dagger(game, store, start, config, labelling, console=console, warn=warn)
+
+
+def _run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, labelling: Labelling, *, console,
+                warn: Callable[[str], None] | None) -> list[RoundResult]:
     done = finished_rounds(store.dagger)
     if len(done) >= config.rounds:
         console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")

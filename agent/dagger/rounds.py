@@ -9,6 +9,7 @@ episodes it already holds and carries on from there.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,12 +55,20 @@ class RoundResult:
         return cls(**json.loads((folder / ROUND_FILE).read_text()))
 
 
-def finished_rounds(dagger_dir: Path) -> list[RoundResult]:
-    """The rounds that finished (have round.json), in order; stops at the first gap."""
+def finished_rounds(dagger_dir: Path, warn: Callable[[str], None] | None = None) -> list[RoundResult]:
+    """The rounds that finished (have a readable round.json), in order; stops at the first gap. A round.json
+    that cannot be read makes its round unfinished (a re-run keeps the round's rollouts and redoes its
+    training and evaluation); `warn` hears one line about it."""
     results: list[RoundResult] = []
     index = 1
-    while (dagger_dir / f"round-{index:03d}" / ROUND_FILE).is_file():
-        results.append(RoundResult.load(dagger_dir / f"round-{index:03d}"))
+    while (path := dagger_dir / f"round-{index:03d}" / ROUND_FILE).is_file():
+        try:
+            results.append(RoundResult.load(path.parent))
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:  # JSON errors are ValueErrors
+            if warn is not None:
+                warn(f"{path} is damaged ({type(exc).__name__}); round {index} counts as unfinished: its rollouts "
+                     "are kept, its training and evaluation run again")
+            break
         index += 1
     return results
 
@@ -95,9 +104,10 @@ def plot_rounds(
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda handle: fig.savefig(handle, format="png"))
+    finally:
+        plt.close(fig)
     return path
 
 
