@@ -248,7 +248,7 @@ def test_a_journal_on_a_read_only_disk_stays_until_it_can_be_recovered(tmp_path)
         [failed] = recover_journals(store)
         assert failed.path is None and store.journals() == [journal] and store.episode_paths() == []
         assert failed.line.startswith(f"warning: an unfinished episode in {journal} could not be recovered (")
-        assert failed.line.endswith("); it stays there for the next run") and "Read-only" in failed.line
+        assert failed.line.endswith("); it stays there for the next run") and "read-only" in failed.line
         subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
         [recovered] = recover_journals(store)
         assert store.journals() == [] and store.episode_paths() == [recovered.path]
