@@ -80,8 +80,18 @@ class DemoResult:
 def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
              on_event: Callable[[DemoEvent], None] | None = None,
              warn: Callable[[str], None] | None = None) -> DemoResult:
-    """Expert demonstrations -> BC -> DAgger rounds -> evaluation (-> a video). Returns what it made."""
-    tell = on_event or (lambda event: None)
+    """Expert demonstrations -> BC -> DAgger rounds -> evaluation (-> a video). Returns what it made.
+
+    Stopped (Ctrl-C, SIGTERM, SIGHUP), it raises a KeyboardInterrupt saying where what it made is kept."""
+    try:
+        return _run_steps(game, store, config, on_event or (lambda event: None), warn)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"the demo did not finish; what it made is kept in {store.root}/; run mimic demo "
+                                "again for a whole run") from None
+
+
+def _run_steps(game: Game, store: GameStore, config: DemoConfig, tell: Callable[[DemoEvent], None],
+               warn: Callable[[str], None] | None) -> DemoResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     expert_config = ExpertConfig(budget=config.budget)

@@ -425,13 +425,24 @@ class TrainHooks:
 def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig(), *, out_dir: Path | None = None,
                **kwargs) -> TrainResult:
     """Train on every episode recorded for the game (demos and DAgger rounds), into `out_dir`
-    (default store.models)."""
+    (default store.models). Stopped (Ctrl-C, SIGTERM, SIGHUP), it raises a KeyboardInterrupt saying what is
+    kept and how to go on."""
     paths = store.episode_paths()
     if not paths:
         raise NoDataError(
             f"no recordings for {game.name} under {store.path}/: record some with `mimic play --record --game {game.name}`"
         )
-    return train(game, paths, store.models if out_dir is None else out_dir, config, **kwargs)
+    out_dir = store.models if out_dir is None else out_dir
+    started = time.time()
+    try:
+        return train(game, paths, out_dir, config, **kwargs)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: say what is kept and how to go on
+        last = Path(out_dir) / LAST_NAME
+        if last.is_file() and last.stat().st_mtime >= started:
+            raise KeyboardInterrupt(f"the checkpoints of every finished epoch are kept in {out_dir}/; run "
+                                    f"{store.command('train', '--resume')} to go on") from None
+        raise KeyboardInterrupt(f"before the first epoch finished, nothing new in {out_dir}/; run the same command "
+                                "to start again") from None
 
 
 # What a resumed run may change: where it runs, and how long (its epochs, now the total).

@@ -392,6 +392,11 @@ class GameStore:
     def dagger_round(self, round_index: int) -> Path:
         return self.dagger / f"round-{round_index:03d}"
 
+    def command(self, verb: str, *options: str) -> str:
+        """The command line that runs `mimic VERB` on this game's data, for a message to suggest."""
+        data = [] if self.root == Path("data") else ["--data", str(self.root)]
+        return " ".join(["mimic", verb, "--game", self.game, *data, *options])
+
     def episode_paths(self, *, demos: bool = True, dagger: bool = True) -> list[Path]:
         """Every episode file of the game: demos first, then DAgger rounds in order."""
         paths: list[Path] = []

@@ -23,6 +23,7 @@ The planner's rollouts are `agent.dagger.planner`; a person's plug in as other c
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -86,8 +87,15 @@ def labelled_decisions(labels, frameskip: int) -> tuple[int, int]:
 
 
 def count_labels(paths: Sequence[Path], frameskip: int) -> int:
-    """Labelled decisions in the given episodes (what the trainer learns from)."""
-    return sum(labelled_decisions(load_episode(path, frames=False).labels, frameskip)[1] for path in paths)
+    """Labelled decisions in the given episodes (what the trainer learns from); a damaged file counts as
+    nothing, as the trainer skips it (and names it)."""
+    total = 0
+    for path in paths:
+        try:
+            total += labelled_decisions(load_episode(path, frames=False).labels, frameskip)[1]
+        except DamagedEpisodeError:
+            continue
+    return total
 
 
 def finished_rollouts(folder: Path) -> int:
@@ -181,7 +189,7 @@ class DaggerRunner:
         self.game, self.store, self.config = game, store, config
         self.collector = collector
         self.on_event = on_event or (lambda event: None)
-        self.warn = warn
+        self.warn = warn and functools.cache(warn)  # each message once: every round's training names a damaged file
         self.start_checkpoint = Path(start_checkpoint)
         loaded = load_checkpoint(self.start_checkpoint, game)
         self.obs = loaded.obs
