@@ -208,6 +208,38 @@ def policy(trained, tmp_path) -> GameStore:
     return GameStore(tmp_path / "data", "pacman")
 
 
+def test_a_training_stopped_keeps_its_finished_epochs_and_says_resume(pacman):
+    from agent.policy import load_checkpoint
+    from recorder.games import resolve_game
+
+    last = pacman.models / "last.pt"
+    training = start("train", "--game", "pacman", "--epochs", "1000", "--data", str(pacman.root))
+    try:
+        wait_for(last.is_file, 240, "the first epoch's checkpoint")
+        ran = stopped(training, lambda p: os.kill(p.pid, signal.SIGTERM))
+    finally:
+        if training.poll() is None:
+            os.killpg(training.pid, signal.SIGKILL)
+    interrupted_in_one_line(ran, "--resume", str(pacman.models))
+    for name in ("last.pt", "best.pt", "avg.pt"):
+        load_checkpoint(pacman.models / name, resolve_game("pacman"))
+    assert not [p.name for p in pacman.models.iterdir() if p.name.startswith(".")]
+
+
+def test_a_video_stopped_leaves_no_partial_file(policy, tmp_path):
+    video = tmp_path / "videos" / "agent.mp4"
+    watching = start("watch", "--game", "pacman", "--video", str(video), "--max-frames", "100000",
+                     "--data", str(policy.root))
+    try:
+        wait_for(lambda: video.parent.is_dir() and any(video.parent.iterdir()), 240, "the video being written")
+        ran = stopped(watching, lambda p: os.killpg(p.pid, signal.SIGINT))
+    finally:
+        if watching.poll() is None:
+            os.killpg(watching.pid, signal.SIGKILL)
+    interrupted_in_one_line(ran, "no video written", str(video))
+    assert list(video.parent.iterdir()) == []
+
+
 def test_a_dagger_stopped_by_ctrl_c_prints_one_line_and_leaves_no_worker(policy):
     dagger = start(*DAGGER, "--data", str(policy.root))
     try:
