@@ -212,17 +212,17 @@ def test_a_training_stopped_keeps_its_finished_epochs_and_says_resume(pacman):
     from agent.policy import load_checkpoint
     from recorder.games import resolve_game
 
-    last = pacman.models / "last.pt"
+    kept = [pacman.models / name for name in ("last.pt", "best.pt", "avg.pt")]
     training = start("train", "--game", "pacman", "--epochs", "1000", "--data", str(pacman.root))
     try:
-        wait_for(last.is_file, 240, "the first epoch's checkpoint")
+        wait_for(lambda: all(path.is_file() for path in kept), 240, "the first epoch's checkpoints")
         ran = stopped(training, lambda p: os.kill(p.pid, signal.SIGTERM))
     finally:
         if training.poll() is None:
             os.killpg(training.pid, signal.SIGKILL)
     interrupted_in_one_line(ran, "--resume", str(pacman.models))
-    for name in ("last.pt", "best.pt", "avg.pt"):
-        load_checkpoint(pacman.models / name, resolve_game("pacman"))
+    for path in kept:
+        load_checkpoint(path, resolve_game("pacman"))
     assert not [p.name for p in pacman.models.iterdir() if p.name.startswith(".")]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import zipfile
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder, verify_episode
 from recorder.store import (
-    DamagedEpisodeError, GameStore, decode_frames, FrameEncoder, load_episode, read_info,
+    DamagedEpisodeError, GameStore, atomic_write, decode_frames, FrameEncoder, load_episode, read_info,
 )
 from tests.conftest import record_scripted
 
@@ -134,6 +135,20 @@ def test_game_store_layout_and_dagger_rounds(tmp_path):
     assert store.episode_paths() == [demo, early, late]
     assert store.episode_paths(dagger=False) == [demo]
     assert store.find(late.stem) == late
+
+
+def test_ctrl_c_during_a_write_takes_effect_once_the_file_is_whole(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+
+    def write(handle):
+        handle.write(b"first half, ")
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C while the file is half written
+        handle.write(b"second half")
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, write)
+    assert path.read_bytes() == b"first half, second half"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 def test_a_recording_never_replaces_another_with_the_same_id(tmp_path, monkeypatch):
