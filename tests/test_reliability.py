@@ -158,8 +158,11 @@ def wait_for(condition, timeout: float, what: str):
 def stopped(process: subprocess.Popen, send, timeout: float = 60) -> Ran:
     """`send(process)` a signal; the process's outcome, once it and every process of its session have ended."""
     send(process)
-    out, err = process.communicate(timeout=timeout)
-    wait_for(lambda: not session_processes(process.pid), 15, "every process of the command's session to end")
+    out, err = process.communicate(timeout=timeout)  # its output ends when every process holding it has ended
+    deadline = time.monotonic() + 15
+    while (left := session_processes(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"still running after the command ended: {left}"
     return Ran(process.returncode, out, err)
 
 
@@ -249,7 +252,7 @@ def test_a_dagger_stopped_by_ctrl_c_prints_one_line_and_leaves_no_worker(policy)
     finally:
         if dagger.poll() is None:
             os.killpg(dagger.pid, signal.SIGKILL)
-    interrupted_in_one_line(ran)
+    interrupted_in_one_line(ran, "0 of 1 rounds finished", str(policy.dagger_round(1)), "run the same command")
     loadable(policy)
 
 

@@ -315,7 +315,8 @@ def run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, 
     """`mimic dagger`: rounds from `start` until `config.rounds` have finished, labelled by `labelling`, said on
     a Rich `console` as they go (what runs, the starting policy's score, every rollout and round), then the
     rounds' table and their plot. A person's Esc (`LabellingStopped`) stops it: `warn` says
-    how to go on, and the rounds finished are returned."""
+    how to go on, and the rounds finished are returned. Stopped otherwise (Ctrl-C, SIGTERM, SIGHUP), it raises a
+    KeyboardInterrupt saying what is kept."""
     done = finished_rounds(store.dagger)
     if len(done) >= config.rounds:
         console.print(f"{len(done)} rounds already finished under {store.dagger}/; ask for more with --rounds.")
@@ -335,6 +336,12 @@ def run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, 
         if warn is not None:
             warn(f"{exc}; run the same command again to continue from there.")
         return finished_rounds(store.dagger)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: say what is kept
+        done = len(finished_rounds(store.dagger))
+        folder = store.dagger_round(done + 1)
+        raise KeyboardInterrupt(f"{done} of {config.rounds} rounds finished, and {finished_rollouts(folder)} of round "
+                                f"{done + 1}'s {config.episodes} rollouts are kept in {folder}; run the same command "
+                                "to go on") from None
     console.print(rounds_table(results, game=game.name))
     console.print(f"plot: {plot}", highlight=False)
     console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
