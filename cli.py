@@ -45,9 +45,9 @@ class _UserOrder(typer.core.TyperGroup):
             signal.signal(signum, signal.default_int_handler)
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            fail("stopped: what had finished is kept (episodes, checkpoints, rounds); run the same command to go on",
-                 code=130)
+        except KeyboardInterrupt as exc:  # a command that knows what it kept says so in the message
+            fail(f"stopped: {exc}" if exc.args else "stopped: what had finished is kept (episodes, checkpoints, "
+                 "rounds); run the same command to go on", code=130)
         except StoreError as exc:
             fail(str(exc), code=1)
 
@@ -432,7 +432,7 @@ def expert(
     depth: Annotated[int, typer.Option(help="Decisions per rollout (pacman wants 50: its death shows 130 frames late).",
                                        min=1)] = 40,
     frameskip: Annotated[int, typer.Option(help="Frames each decision is held.", min=1)] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the first episode; episode i uses seed + i.", min=0)] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed of episode 1, +1 each (default: next unused).", min=0)] = None,
     workers: Annotated[int | None, typer.Option(help="Episodes played at once, one process each (default: one per "
                                                 "core).", min=1)] = None,
     max_frames: Annotated[int | None, typer.Option("--max-frames", help="Cut each episode after this many frames.",
@@ -447,8 +447,8 @@ def expert(
         config = ExpertConfig(budget=budget, depth=depth, frameskip=frameskip)
     except ValueError as exc:
         fail(f"{exc}; pass a --budget of at least --frameskip frames")
-    record_episodes(chosen, config, [seed + i for i in range(episodes)], directory=store.demos,
-                    max_frames=max_frames, workers=min(workers or default_workers(), episodes), console=console)
+    record_episodes(chosen, config, store, episodes, seed=seed, max_frames=max_frames,
+                    workers=min(workers or default_workers(), episodes), console=console)
 
 
 # mimic demo: the whole pipeline headless, the planning expert standing in for the human (agent/demo.py)

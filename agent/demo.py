@@ -88,10 +88,15 @@ def run_demo(game: Game, store: GameStore, config: DemoConfig = DemoConfig(), *,
 
     It writes only into a data root of its own (`demo_root`): a new or empty folder, or one an earlier demo made,
     which it continues: the demonstrations already recorded there are kept and not played again, the DAgger
-    rounds finished are kept; the rest runs again.
+    rounds finished are kept; the rest runs again. Stopped (Ctrl-C, SIGTERM, SIGHUP), it raises a
+    KeyboardInterrupt saying where what it made is kept.
     """
     with demo_root(store.root), folder_lock(store.models, "mimic demo"), folder_lock(store.dagger, "mimic demo"):
-        return _run_demo(game, store, config, on_event=on_event, warn=warn)
+        try:
+            return _run_steps(game, store, config, on_event or (lambda event: None), warn)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"the demo did not finish; what it made is kept in {store.root}/; run mimic demo "
+                                    "again for a whole run") from None
 
 
 @contextmanager
@@ -115,9 +120,8 @@ def demo_root(root: Path) -> Iterator[None]:
         yield
 
 
-def _run_demo(game: Game, store: GameStore, config: DemoConfig, *, on_event: Callable[[DemoEvent], None] | None,
-              warn: Callable[[str], None] | None) -> DemoResult:
-    tell = on_event or (lambda event: None)
+def _run_steps(game: Game, store: GameStore, config: DemoConfig, tell: Callable[[DemoEvent], None],
+               warn: Callable[[str], None] | None) -> DemoResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     expert_config = ExpertConfig(budget=config.budget)

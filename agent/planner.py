@@ -27,13 +27,16 @@ of states exactly as one process does, in any order.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import multiprocessing as mp
 import os
-import queue
+import signal
+import sys
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -44,7 +47,7 @@ from ale_py import ALEState, roms
 
 from recorder.games import Game, resolve_game
 from recorder.recording import EpisodeRecorder
-from recorder.store import EXPERT_PLAYER, ensure_writable
+from recorder.store import EXPERT_PLAYER, GameStore, ensure_writable
 
 _POOL_START = "spawn"  # each worker builds its own emulator; nothing inherited from the parent
 
@@ -278,6 +281,77 @@ def _check_previous(states: Sequence[bytes], previous: Sequence[int | None] | No
 
 
 # ---------------------------------------------------------------------------------------------
+# Worker processes that leave Ctrl-C to this process and never outlive it
+
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): the signal a process gets when its parent dies
+
+
+def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
+    """First thing in a worker: ignore Ctrl-C, die with the parent, then `initializer(*initargs)`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal sends it to every process; the parent stops us
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])  # held while the parent started us (_held)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the kernel was asked to tell us
+        os._exit(1)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+@contextmanager
+def _held() -> Iterator[None]:
+    """Ctrl-C held (blocked) in this thread while it starts workers: a worker inherits the mask, so one pressed
+    while it starts up waits until `_start_worker` ignores it; this process gets it on leaving."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+class WorkerPool:
+    """A process pool ("spawn": each worker imports afresh) whose workers never outlive this process.
+
+    Workers ignore Ctrl-C: a terminal sends SIGINT to every process in the foreground, and this process
+    decides; leaving the `with` block by an exception (KeyboardInterrupt: Ctrl-C, SIGTERM, SIGHUP) kills
+    the workers at once instead of waiting for their work. On Linux the kernel kills a worker when the
+    thread that started it ends (PR_SET_PDEATHSIG), so none survives even a SIGKILL of this process:
+    `submit` and `map` start workers, so call them from a thread that outlives the pool (the main one).
+    """
+
+    def __init__(self, workers: int, initializer: Callable | None = None, initargs: tuple = ()) -> None:
+        self.workers = int(workers)
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        self._executor = ProcessPoolExecutor(self.workers, mp_context=mp.get_context(_POOL_START),
+                                             initializer=_start_worker, initargs=(os.getpid(), initializer, initargs))
+
+    def submit(self, fn: Callable, /, *args) -> Future:
+        with _held():
+            return self._executor.submit(fn, *args)
+
+    def map(self, fn: Callable, items) -> Iterator:
+        with _held():
+            return self._executor.map(fn, items)
+
+    def close(self) -> None:
+        """Wait for the work submitted, then let the workers go."""
+        self._executor.shutdown(wait=True)
+
+    def kill(self) -> None:
+        """Kill the workers now; work not finished is dropped (its futures fail)."""
+        for process in list((self._executor._processes or {}).values()):  # no public way before Python 3.14
+            process.kill()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, error_type, *_) -> None:
+        self.kill() if error_type is not None else self.close()
+
+
+# ---------------------------------------------------------------------------------------------
 # Labelling many states on every core
 
 _worker_expert: Expert | None = None
@@ -308,15 +382,9 @@ class ExpertPool:
         self.game = game
         self.config = config or ExpertConfig()
         self.seed = int(seed)
-        self.workers = default_workers() if workers is None else int(workers)
-        if self.workers < 1:
-            raise ValueError(f"workers must be at least 1, got {self.workers}")
-        self._executor = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=mp.get_context(_POOL_START),
-            initializer=_init_worker,
-            initargs=(game.name, self.config, self.seed),
-        )
+        self._pool = WorkerPool(default_workers() if workers is None else workers, _init_worker,
+                                (game.name, self.config, self.seed))
+        self.workers = self._pool.workers
 
     def label(self, states: Sequence[bytes], previous: Sequence[int | None] | None = None) -> list[int]:
         """The expert's action for each serialized state (`previous`: the action held before each)."""
@@ -330,16 +398,16 @@ class ExpertPool:
             return []
         size = max(1, -(-len(states) // (4 * self.workers)))  # a few chunks per worker balance the load
         chunks = [(states[i : i + size], previous[i : i + size]) for i in range(0, len(states), size)]
-        return [judgement for part in self._executor.map(_judge_chunk, chunks) for judgement in part]
+        return [judgement for part in self._pool.map(_judge_chunk, chunks) for judgement in part]
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._pool.close()
 
     def __enter__(self) -> ExpertPool:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        self._pool.__exit__(*exc)  # an exception (Ctrl-C included) kills the workers at once
 
 
 def label_states(game: Game, states: Sequence[bytes], previous: Sequence[int | None] | None = None,
@@ -437,11 +505,19 @@ def play_episode(
     return final
 
 
+_worker_reports = None  # in a worker of `play_episodes`: where its progress goes
+
+
+def _keep_reports(reports) -> None:
+    global _worker_reports
+    _worker_reports = reports
+
+
 def _play_in_worker(game_name: str, config: ExpertConfig, seed: int, directory: str | None,
-                    max_frames: int | None, index: int, reports) -> EpisodeProgress:
+                    max_frames: int | None, index: int) -> EpisodeProgress:
     return play_episode(
         resolve_game(game_name), config, seed=seed, directory=Path(directory) if directory else None,
-        max_frames=max_frames, index=index, report=reports.put,
+        max_frames=max_frames, index=index, report=_worker_reports.put,
     )
 
 
@@ -455,9 +531,10 @@ def play_episodes(
     workers: int = 1,
     report: Callable[[EpisodeProgress], None] | None = None,
 ) -> list[EpisodeProgress]:
-    """Play one episode per seed, `workers` at a time (one process each); results in seed order.
+    """Play one episode per seed, `workers` at a time (one process each, a `WorkerPool`); results in seed order.
 
-    `report` is called in this process with every progress message, from every worker.
+    `report` is called in this process with every progress message, from every worker. A KeyboardInterrupt
+    (Ctrl-C, SIGTERM, SIGHUP) stops every episode at once; those saved before it stay saved.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -466,29 +543,26 @@ def play_episodes(
             play_episode(game, config, seed=s, directory=directory, max_frames=max_frames, index=i, report=report)
             for i, s in enumerate(seeds)
         ]
-    context = mp.get_context(_POOL_START)
-    with context.Manager() as manager, ProcessPoolExecutor(min(workers, len(seeds)), mp_context=context) as pool:
-        reports = manager.Queue()
-        futures = [
-            pool.submit(_play_in_worker, game.name, config, s, str(directory) if directory else None,
-                        max_frames, i, reports)
-            for i, s in enumerate(seeds)
-        ]
-        while not all(f.done() for f in futures):
-            _drain(reports, report, timeout=0.2)
-        _drain(reports, report, timeout=0.0)
-        return [f.result() for f in futures]
+    reports = mp.get_context(_POOL_START).SimpleQueue()  # a put is in the pipe when it returns
+    with WorkerPool(min(workers, len(seeds)), _keep_reports, (reports,)) as pool:
+        futures = [pool.submit(_play_in_worker, game.name, config, s, str(directory) if directory else None,
+                               max_frames, i) for i, s in enumerate(seeds)]
+        pending = list(futures)
+        while pending:
+            wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(reports, report)
+            for future in [future for future in pending if future.done()]:
+                future.result()  # a worker's error ends the run here (and the pool kills the others)
+                pending.remove(future)
+    _drain(reports, report)
+    return [future.result() for future in futures]
 
 
-def _drain(reports, report: Callable[[EpisodeProgress], None] | None, timeout: float) -> None:
-    try:
-        message = reports.get(timeout=timeout) if timeout else reports.get_nowait()
-        while True:
-            if report is not None:
-                report(message)
-            message = reports.get_nowait()
-    except queue.Empty:
-        return
+def _drain(reports, report: Callable[[EpisodeProgress], None] | None) -> None:
+    while not reports.empty():
+        message = reports.get()
+        if report is not None:
+            report(message)
 
 
 def episodes_table(game: Game, results: Sequence[EpisodeProgress]):
@@ -508,35 +582,52 @@ def episodes_table(game: Game, results: Sequence[EpisodeProgress]):
     return table
 
 
+def next_expert_seed(store: GameStore) -> int:
+    """The seed after the highest one the expert recorded into the game's demos (0 when none): where a new run
+    starts, so that it plays games not yet recorded."""
+    seeds = [info.seed for _, info in store.scan(dagger=False)[0] if info.player == EXPERT_PLAYER]
+    return max(seeds, default=-1) + 1
 
-def record_episodes(game: Game, config: ExpertConfig, seeds: Sequence[int], *, directory: Path, console,
-                    max_frames: int | None = None, workers: int = 1) -> list[EpisodeProgress]:
-    """`mimic expert`: one episode per seed recorded into `directory` (proved writable first: `ensure_writable`),
-    `workers` at a time, said on a Rich `console`: what runs, on a terminal a bar per episode, then a table of the
-    episodes and where they are."""
+
+def record_episodes(game: Game, config: ExpertConfig, store: GameStore, episodes: int, *, console,
+                    seed: int | None = None, max_frames: int | None = None, workers: int = 1) -> list[EpisodeProgress]:
+    """`mimic expert`: `episodes` episodes recorded into the game's demos, with seeds from `seed` (default:
+    `next_expert_seed`) on (the folder proved writable first: `ensure_writable`), `workers` at a time, said on a Rich `console`: what runs, on a terminal a bar per
+    episode, then a table of the episodes and where they are. Stopped (Ctrl-C, SIGTERM, SIGHUP), it raises a
+    KeyboardInterrupt saying what was kept and how to record the rest."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    directory, before = store.demos, set(store.episode_paths(dagger=False))
+    first = next_expert_seed(store) if seed is None else seed
+    seeds = [first + i for i in range(episodes)]
+    after = " (after those the expert recorded there)" if seed is None and first > 0 else ""
     console.print(
-        f"Expert on {game.name}: {len(seeds)} episode(s), budget {config.budget:,} frames a decision (rollouts of "
-        f"{config.depth} decisions x {config.frameskip} frames), {workers} worker(s), into {directory}/",
-        highlight=False,
+        f"Expert on {game.name}: {len(seeds)} episode(s), seeds {first}..{seeds[-1]}{after}, budget {config.budget:,} "
+        f"frames a decision (rollouts of {config.depth} decisions x {config.frameskip} frames), {workers} worker(s), "
+        f"into {directory}/", highlight=False,
     )
     ensure_writable(directory)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
-        tasks = [progress.add_task(f"episode {i + 1} (seed {s})", total=max_frames, status="waiting")
-                 for i, s in enumerate(seeds)]
+    try:
+        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+            tasks = [progress.add_task(f"episode {i + 1} (seed {s})", total=max_frames, status="waiting")
+                     for i, s in enumerate(seeds)]
 
-        def show(p: EpisodeProgress) -> None:
-            status = (f"score {p.score:>7,.0f}  lives {p.lives}  {p.frames:>7,} frames  "
-                      f"{p.decisions_per_s:5.1f} decisions/s")
-            if p.done:  # the bar ends full, whether the game or the frame cap ended it
-                progress.update(tasks[p.index], total=p.frames, completed=p.frames, status=f"{status}  {p.ended}")
-            else:
-                progress.update(tasks[p.index], completed=p.frames, status=status)
+            def show(p: EpisodeProgress) -> None:
+                status = (f"score {p.score:>7,.0f}  lives {p.lives}  {p.frames:>7,} frames  "
+                          f"{p.decisions_per_s:5.1f} decisions/s")
+                if p.done:  # the bar ends full, whether the game or the frame cap ended it
+                    progress.update(tasks[p.index], total=p.frames, completed=p.frames, status=f"{status}  {p.ended}")
+                else:
+                    progress.update(tasks[p.index], completed=p.frames, status=status)
 
-        results = play_episodes(game, config, seeds, directory=directory, max_frames=max_frames, workers=workers,
-                                report=show)
+            results = play_episodes(game, config, seeds, directory=directory, max_frames=max_frames, workers=workers,
+                                    report=show)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: the episodes saved before it are what is kept
+        kept = len(set(store.episode_paths(dagger=False)) - before)
+        raise KeyboardInterrupt(f"kept {kept} of {len(seeds)} episodes in {directory}; run "
+                                f"{store.command('expert', '--episodes', str(len(seeds) - kept))} to record the rest"
+                                ) from None
     console.print(episodes_table(game, results))
     console.print(f"Saved {len(results)} episode(s) to {directory}/; `mimic data ls --game {game.name}` lists them.")
     return results

@@ -433,7 +433,8 @@ def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig()
     """`mimic train`: train on every episode recorded for the game (demos and DAgger rounds), into `out_dir`
     (default store.models), holding that folder (`folder_lock`: a second training into it is refused). A new
     run (not `resume`) first keeps the previous training's checkpoints in out_dir/previous/ (`keep_previous`;
-    one generation) and says so through `hooks.on_note`."""
+    one generation) and says so through `hooks.on_note`. Stopped (Ctrl-C, SIGTERM, SIGHUP), it raises a
+    KeyboardInterrupt saying what is kept and how to go on."""
     out_dir = store.models if out_dir is None else Path(out_dir)
     ensure_writable(out_dir)
     paths = store.episode_paths()
@@ -446,7 +447,16 @@ def train_game(store: GameStore, game: Game, config: TrainConfig = TrainConfig()
         if kept and hooks.on_note is not None:
             hooks.on_note(f"The previous training's checkpoints ({', '.join(p.name for p in kept)}) are kept in "
                           f"{kept[0].parent}/ until the next training; this one writes {out_dir}/.")
-        return train(game, paths, out_dir, config, resume=resume, hooks=hooks, **kwargs)
+        started = time.time()
+        try:
+            return train(game, paths, out_dir, config, resume=resume, hooks=hooks, **kwargs)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: say what is kept and how to go on
+            last = out_dir / LAST_NAME
+            if last.is_file() and last.stat().st_mtime >= started:
+                raise KeyboardInterrupt(f"the checkpoints of every finished epoch are kept in {out_dir}/; run "
+                                        f"{store.command('train', '--resume')} to go on") from None
+            raise KeyboardInterrupt(f"before the first epoch finished, nothing new in {out_dir}/; run the same "
+                                    "command to start again") from None
 
 
 def keep_previous(out_dir: Path) -> list[Path]:

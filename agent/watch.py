@@ -102,7 +102,10 @@ def render_video(
 
     frames = agent_frames(loaded.policy, game, loaded.obs, episodes=episodes, greedy=greedy,
                           temperature=temperature, seed=seed, max_frames=max_frames)
-    return write_video(frames, path, game.action_names, scale=scale, on_frame=on_frame)
+    try:
+        return write_video(frames, path, game.action_names, scale=scale, on_frame=on_frame)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: the part rendered is gone with its temporary file
+        raise KeyboardInterrupt(f"no video written to {path}; run the same command to render it") from None
 
 
 def video_line(path: Path, frames: int, episodes: int, game: str) -> str:

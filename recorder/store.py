@@ -37,6 +37,8 @@ import os
 import re
 import secrets
 import shutil
+import signal
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -230,6 +232,28 @@ def new_episode_id(player: str, started: dt.datetime) -> str:
     return f"{started:%Y%m%d-%H%M%S}-{safe}-{secrets.token_hex(4)}"
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def stops_deferred() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block ends, then act as they would have (in the main thread;
+    elsewhere, where Python runs no signal handler, the block runs as it is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    handled = [s for s in STOP_SIGNALS if callable(signal.getsignal(s))]  # those ignored stay ignored
+    before = {s: signal.signal(s, lambda signum, _: came.append(signum)) for s in handled}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        if came:
+            signal.raise_signal(came[0])
+
+
 @contextmanager
 def atomic_path(path: Path, *, keep_suffix: bool = False) -> Iterator[Path]:
     """A hidden temporary path beside `path`, renamed over it when the block ends normally.
@@ -264,8 +288,9 @@ def atomic_path(path: Path, *, keep_suffix: bool = False) -> Iterator[Path]:
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file so that it is whole or absent (`atomic_path`), synced to disk before the rename."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+    """Write a file so that it is whole or absent (`atomic_path`), synced to disk before the rename; a stop
+    (Ctrl-C, SIGTERM, SIGHUP) that comes while it writes takes effect once the file is in place."""
+    with stops_deferred(), atomic_path(path) as tmp, open(tmp, "wb") as handle:
         write(handle)
         handle.flush()
         os.fsync(handle.fileno())
@@ -564,6 +589,11 @@ class GameStore:
         if dagger and self.dagger.is_dir():
             folders += sorted(p for p in self.dagger.iterdir() if p.is_dir() and p.name.startswith("round-"))
         return folders
+
+    def command(self, verb: str, *options: str) -> str:
+        """The command line that runs `mimic VERB` on this game's data, for a message to suggest."""
+        data = [] if self.root == Path("data") else ["--data", str(self.root)]
+        return " ".join(["mimic", verb, "--game", self.game, *data, *options])
 
     def episode_paths(self, *, demos: bool = True, dagger: bool = True) -> list[Path]:
         """Every episode file of the game: demos first, then DAgger rounds in order."""

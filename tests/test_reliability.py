@@ -7,19 +7,24 @@ stay held. BENCHMARKS.md counts the cases of this module.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recorder.games import resolve_game
-from recorder.store import GameStore, load_episode
+from recorder.store import LOCK_NAME, GameStore, load_episode
 from tests.conftest import record_scripted
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,17 +119,6 @@ def test_a_damaged_episode_is_named_and_skipped_by_ls_and_train(pacman):
 # Where the data cannot be written: read-only, a file, a full disk; locks; checkpoints kept
 # (section "store")
 
-import json  # noqa: E402 - this section's own imports
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from recorder.games import resolve_game  # noqa: E402
-from recorder.store import LOCK_NAME  # noqa: E402
 
 DAGGER_TINY = ("--rounds", "1", "--episodes", "1", "--max-frames", "100", "--epochs", "1", "--eval-episodes", "1",
                "--eval-max-frames", "200", "--budget", "40", "--workers", "1")
@@ -330,6 +324,164 @@ def test_temporaries_of_killed_writers_are_removed_and_a_live_writers_kept(pacma
 # ---------------------------------------------------------------------------------------------
 # Signals and worker processes: Ctrl-C, SIGTERM, orphans; DAgger and damaged files; expert seeds
 # (section "processes")
+
+# Long enough to be stopped: two workers, four episodes of a few seconds each.
+EXPERT = ("expert", "--game", "pacman", "--episodes", "4", "--workers", "2", "--max-frames", "800", "--budget", "40",
+          "--depth", "5")
+DAGGER = ("dagger", "--game", "pacman", "--rounds", "1", "--episodes", "1", "--max-frames", "200", "--epochs", "1",
+          "--eval-episodes", "1", "--eval-max-frames", "200", "--budget", "20", "--workers", "2")
+
+
+def start(*args: str) -> subprocess.Popen:
+    """`mimic ARGS` as a real process leading its own session and process group, as a terminal starts a command."""
+    base = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "MIMIC_DATA")}
+    return subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=REPO, env=base, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def session_processes(session: int) -> list[str]:
+    """The processes of a session still alive (zombies aside), each as "pid command line"."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if entry.name.isdigit() and int(fields[3]) == session and fields[0] != "Z":
+                command = (entry / "cmdline").read_bytes().replace(bytes(1), b" ").decode()
+                alive.append(f"{entry.name} {command}")
+        except (OSError, IndexError, ValueError):
+            continue  # not a process, or it ended while being read
+    return alive
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
+        time.sleep(0.1)
+    return value
+
+
+def stopped(process: subprocess.Popen, send, timeout: float = 60) -> Ran:
+    """`send(process)` a signal; the process's outcome, once it and every process of its session have ended."""
+    send(process)
+    out, err = process.communicate(timeout=timeout)  # its output ends when every process holding it has ended
+    deadline = time.monotonic() + 15
+    while (left := session_processes(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"still running after the command ended: {left}"
+    return Ran(process.returncode, out, err)
+
+
+def interrupted_in_one_line(ran: Ran, *words: str) -> str:
+    assert ran.code == 130, ran.err
+    return failed_in_one_line(ran, "stopped", *words)
+
+
+@pytest.mark.parametrize("send", [
+    lambda p: os.killpg(p.pid, signal.SIGINT),  # Ctrl-C: the terminal signals the whole foreground group
+    lambda p: os.kill(p.pid, signal.SIGTERM),  # kill PID: the main process alone
+    lambda p: os.kill(p.pid, signal.SIGKILL),  # kill -9 PID: the workers are left to themselves
+], ids=["SIGINT to the group", "SIGTERM to the main process", "SIGKILL to the main process"])
+def test_a_stopped_expert_keeps_its_finished_episodes_and_leaves_no_process(data_root, send):
+    store = GameStore(data_root, "pacman")
+    expert = start(*EXPERT, "--data", str(data_root))
+    try:
+        wait_for(store.episode_paths, 240, "the expert's first episode")
+        ran = stopped(expert, send)
+    finally:
+        if expert.poll() is None:
+            os.killpg(expert.pid, signal.SIGKILL)
+    kept = loadable(store)
+    assert 1 <= kept < 4
+    if ran.code == -signal.SIGKILL:
+        return
+    line = interrupted_in_one_line(ran, f"kept {kept} of 4 episodes", str(store.demos), f"--episodes {4 - kept}")
+    assert "mimic expert --game pacman" in line
+
+
+@pytest.fixture(scope="module")
+def trained_root(tmp_path_factory) -> Path:
+    """A data root with two short Pac-Man episodes and a policy trained on them for one epoch."""
+    root = tmp_path_factory.mktemp("trained") / "data"
+    for seed in (0, 1):
+        record_scripted("pacman", GameStore(root, "pacman").demos, frames=60, seed=seed, player="ana")
+    ran = mimic("train", "--game", "pacman", "--epochs", "1", "--data", str(root))
+    assert ran.code == 0, ran.err
+    return root
+
+
+@pytest.fixture
+def policy(trained_root, tmp_path) -> GameStore:
+    """A copy of `trained_root` for one test."""
+    shutil.copytree(trained_root, tmp_path / "data")
+    return GameStore(tmp_path / "data", "pacman")
+
+
+def test_a_training_stopped_keeps_its_finished_epochs_and_says_resume(pacman):
+    from agent.policy import load_checkpoint
+    from recorder.games import resolve_game
+
+    kept = [pacman.models / name for name in ("last.pt", "best.pt", "avg.pt")]
+    training = start("train", "--game", "pacman", "--epochs", "1000", "--data", str(pacman.root))
+    try:
+        wait_for(lambda: all(path.is_file() for path in kept), 240, "the first epoch's checkpoints")
+        ran = stopped(training, lambda p: os.kill(p.pid, signal.SIGTERM))
+    finally:
+        if training.poll() is None:
+            os.killpg(training.pid, signal.SIGKILL)
+    interrupted_in_one_line(ran, "--resume", str(pacman.models))
+    for path in kept:
+        load_checkpoint(path, resolve_game("pacman"))
+    assert not [p.name for p in pacman.models.iterdir() if p.name.startswith(".")]
+
+
+def test_a_video_stopped_leaves_no_partial_file(policy, tmp_path):
+    video = tmp_path / "videos" / "agent.mp4"
+    watching = start("watch", "--game", "pacman", "--video", str(video), "--max-frames", "100000",
+                     "--data", str(policy.root))
+    try:
+        wait_for(lambda: video.parent.is_dir() and any(video.parent.iterdir()), 240, "the video being written")
+        ran = stopped(watching, lambda p: os.killpg(p.pid, signal.SIGINT))
+    finally:
+        if watching.poll() is None:
+            os.killpg(watching.pid, signal.SIGKILL)
+    interrupted_in_one_line(ran, "no video written", str(video))
+    assert list(video.parent.iterdir()) == []
+
+
+def test_a_dagger_stopped_by_ctrl_c_prints_one_line_and_leaves_no_worker(policy):
+    dagger = start(*DAGGER, "--data", str(policy.root))
+    try:
+        spawned = lambda: [p for p in session_processes(dagger.pid) if "spawn_main" in p]  # noqa: E731
+        wait_for(lambda: len(spawned()) >= 2, 240, "the planner's two workers")
+        ran = stopped(dagger, lambda p: os.killpg(p.pid, signal.SIGINT))
+    finally:
+        if dagger.poll() is None:
+            os.killpg(dagger.pid, signal.SIGKILL)
+    interrupted_in_one_line(ran, "0 of 1 rounds finished", str(policy.dagger_round(1)), "run the same command")
+    loadable(policy)
+
+
+def test_dagger_skips_a_damaged_episode_with_one_warning(policy):
+    (policy.demos / "zero.npz").write_bytes(b"")
+    ran = mimic(*DAGGER, "--data", str(policy.root))
+    assert ran.code == 0 and "Traceback" not in ran.err, ran.err
+    assert [line for line in ran.err_lines if "zero.npz" in line] == ran.err_lines and len(ran.err_lines) == 1, ran.err
+    assert ran.err_lines[0].startswith("warning:")
+    assert (policy.dagger_round(1) / "round.json").is_file()
+
+
+def test_a_second_expert_run_plays_new_seeds_unless_told(data_root):
+    store = GameStore(data_root, "pacman")
+    tiny = ("expert", "--game", "pacman", "--episodes", "1", "--workers", "1", "--max-frames", "500", "--budget", "40",
+            "--depth", "5", "--data", str(data_root))
+    runs = [mimic(*tiny), mimic(*tiny), mimic(*tiny, "--seed", "0")]
+    assert [run.code for run in runs] == [0, 0, 0], runs[-1].err
+    assert "seeds 0..0" in runs[0].out and "seeds 1..1" in runs[1].out and "seeds 0..0" in runs[2].out
+    episodes = [load_episode(path) for path in sorted(store.episode_paths(), key=lambda path: path.stat().st_mtime)]
+    assert [e.info.seed for e in episodes] == [0, 1, 0]
+    assert not np.array_equal(episodes[0].frames, episodes[1].frames)
+    assert np.array_equal(episodes[0].frames, episodes[2].frames)
 
 
 # ---------------------------------------------------------------------------------------------

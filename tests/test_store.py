@@ -144,6 +144,20 @@ def test_game_store_layout_and_dagger_rounds(tmp_path):
     assert store.find(late.stem) == late
 
 
+def test_ctrl_c_during_a_write_takes_effect_once_the_file_is_whole(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+
+    def write(handle):
+        handle.write(b"first half, ")
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C while the file is half written
+        handle.write(b"second half")
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, write)
+    assert path.read_bytes() == b"first half, second half"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 def test_a_recording_never_replaces_another_with_the_same_id(tmp_path, monkeypatch):
     import recorder.recording as recording
 

@@ -23,6 +23,7 @@ The planner's rollouts are `agent.dagger.planner`; a person's plug in as other c
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -88,8 +89,15 @@ def labelled_decisions(labels, frameskip: int) -> tuple[int, int]:
 
 
 def count_labels(paths: Sequence[Path], frameskip: int) -> int:
-    """Labelled decisions in the given episodes (what the trainer learns from)."""
-    return sum(labelled_decisions(load_episode(path, frames=False).labels, frameskip)[1] for path in paths)
+    """Labelled decisions in the given episodes (what the trainer learns from); a damaged file counts as
+    nothing, as the trainer skips it (and names it)."""
+    total = 0
+    for path in paths:
+        try:
+            total += labelled_decisions(load_episode(path, frames=False).labels, frameskip)[1]
+        except DamagedEpisodeError:
+            continue
+    return total
 
 
 def finished_rollouts(folder: Path) -> int:
@@ -183,7 +191,7 @@ class DaggerRunner:
         self.game, self.store, self.config = game, store, config
         self.collector = collector
         self.on_event = on_event or (lambda event: None)
-        self.warn = warn
+        self.warn = warn and functools.cache(warn)  # each message once: every round's training names a damaged file
         self.start_checkpoint = Path(start_checkpoint)
         loaded = load_checkpoint(self.start_checkpoint, game)
         self.obs = loaded.obs
@@ -311,7 +319,8 @@ def run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig, 
     """`mimic dagger`: rounds from `start` until `config.rounds` have finished, labelled by `labelling`, said on
     a Rich `console` as they go (what runs, the starting policy's score, every rollout and round), then the
     rounds' table and their plot. A person's Esc (`LabellingStopped`) stops it: `warn` says
-    how to go on, and the rounds finished are returned. It holds the game's dagger/ and models/ folders
+    how to go on, and the rounds finished are returned. Stopped otherwise (Ctrl-C, SIGTERM, SIGHUP), it raises a
+    KeyboardInterrupt saying what is kept. It holds the game's dagger/ and models/ folders
     (`folder_lock`: a second run writing them is refused) and proves them writable before anything runs."""
     ensure_writable(store.reports)
     what = f"mimic dagger --game {game.name}"
@@ -340,6 +349,12 @@ def _run_dagger(game: Game, store: GameStore, start: Path, config: DaggerConfig,
         if warn is not None:
             warn(f"{exc}; run the same command again to continue from there.")
         return finished_rounds(store.dagger)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: say what is kept
+        done = len(finished_rounds(store.dagger))
+        folder = store.dagger_round(done + 1)
+        raise KeyboardInterrupt(f"{done} of {config.rounds} rounds finished, and {finished_rollouts(folder)} of round "
+                                f"{done + 1}'s {config.episodes} rollouts are kept in {folder}; run the same command "
+                                "to go on") from None
     console.print(rounds_table(results, game=game.name))
     console.print(f"plot: {plot}", highlight=False)
     console.print(f"final policy: {results[-1].checkpoint}", highlight=False)
