@@ -432,7 +432,7 @@ def test_a_training_stopped_keeps_its_finished_epochs_and_says_resume(pacman):
     interrupted_in_one_line(ran, "--resume", str(pacman.models))
     for path in kept:
         load_checkpoint(path, resolve_game("pacman"))
-    assert not [p.name for p in pacman.models.iterdir() if p.name.startswith(".")]
+    assert no_temporaries(pacman.models)
 
 
 def test_a_video_stopped_leaves_no_partial_file(policy, tmp_path):
