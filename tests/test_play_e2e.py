@@ -16,7 +16,7 @@ import pytest
 from recorder.games import resolve_game
 from recorder.recording import verify_episode
 from recorder.store import GameStore, load_episode
-from tests.xvfb import find_window, x_env, xdotool, xvfb
+from tests.xvfb import find_window, wait_recorded, x_env, xdotool, xvfb
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +45,7 @@ def test_keys_sent_to_the_window_are_the_actions_stored(display, tmp_path):
     data = tmp_path / "data"
     play = start_play(display, data, "--player", "e2e", "--seed", "4", "--scale", "2")
     try:
-        find_window(display)
-        time.sleep(0.6)  # the first episode starts once the window is up
+        wait_recorded(display, find_window(display), play, 6)  # the first episode is being played
         xdotool(display, "keydown", "Right")
         time.sleep(1.0)
         xdotool(display, "keyup", "Right")
@@ -120,8 +119,7 @@ def test_sigterm_saves_the_episode_in_progress(display, tmp_path):
     data = tmp_path / "data"
     play = start_play(display, data, "--player", "term", "--seed", "2", "--scale", "1")
     try:
-        xdotool(display, "search", "--sync", "--classname", "^mimic$")
-        time.sleep(1.0)
+        wait_recorded(display, find_window(display), play, 12)
         play.terminate()
         output, _ = play.communicate(timeout=30)
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -512,26 +511,10 @@ def record_in_window(display: str, data: Path, *options: str) -> tuple[subproces
 
 def play_until(display: str, window: str, play: subprocess.Popen, key: str, frames: int) -> int:
     """Hold `key` until the window's title says the recording is `frames` long; the frames it says then."""
-    from tests.xvfb import xdotool
+    from tests.xvfb import wait_recorded, xdotool
 
     xdotool(display, "keydown", key)
-    deadline = time.monotonic() + 120
-    while (played := recorded_frames(display, window)) < frames:
-        assert play.poll() is None, play.communicate()[0]
-        assert time.monotonic() < deadline, f"the title says {played} frames after 120 s"
-        time.sleep(0.05)
-    return played
-
-
-def recorded_frames(display: str, window: str) -> int:
-    """The recording's length the window's title shows ("mimic play pacman [REC 0:21, 1,260 frames]"); 0 before
-    the first frame is drawn (the title is pygame's or the game's alone)."""
-    from tests.xvfb import xdotool
-
-    title = xdotool(display, "getwindowname", window)
-    found = re.search(r"\[REC \d+:\d\d, ([\d,]+) frames\]", title)
-    assert found or "[REC" not in title, title
-    return int(found[1].replace(",", "")) if found else 0
+    return wait_recorded(display, window, play, frames)
 
 
 def test_a_recording_killed_midway_is_recovered_by_the_next_run_but_2_s_at_most(display, data_root):

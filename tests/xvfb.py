@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -42,12 +43,12 @@ def x_env(display: str, **extra: str) -> dict[str, str]:
     return env | {"DISPLAY": display} | extra
 
 
-def _run_xdotool(display: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["xdotool", *args], env=x_env(display), capture_output=True, text=True, timeout=30)
+def _run_xdotool(display: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(["xdotool", *args], env=x_env(display), capture_output=True, text=True, timeout=timeout)
 
 
-def xdotool(display: str, *args: str) -> str:
-    done = _run_xdotool(display, *args)
+def xdotool(display: str, *args: str, timeout: float = 30) -> str:
+    done = _run_xdotool(display, *args, timeout=timeout)
     assert done.returncode == 0, f"xdotool {' '.join(args)}: {done.stderr}"
     return done.stdout.strip()
 
@@ -60,10 +61,31 @@ def find_window(display: str, timeout: float = 60.0) -> str:
     """
     deadline = time.monotonic() + timeout
     while True:
-        window = xdotool(display, "search", "--sync", "--onlyvisible", "--classname", "^mimic$").split()[0]
+        window = xdotool(display, "search", "--sync", "--onlyvisible", "--classname", "^mimic$",
+                         timeout=timeout).split()[0]
         moved = _run_xdotool(display, "mousemove", "--window", window, "40", "40")
         if moved.returncode == 0:
             return window
         if "BadWindow" not in moved.stderr or time.monotonic() > deadline:
             pytest.fail(f"xdotool mousemove --window {window}: {moved.stderr}")
         time.sleep(0.1)
+
+
+def recorded_frames(display: str, window: str) -> int:
+    """The recording's length the window's title shows ("mimic play pacman [REC 0:21, 1,260 frames]"); 0 before
+    the first frame is drawn (the title is pygame's or the game's alone)."""
+    title = xdotool(display, "getwindowname", window)
+    found = re.search(r"\[REC \d+:\d\d, ([\d,]+) frames\]", title)
+    assert found or "[REC" not in title, title
+    return int(found[1].replace(",", "")) if found else 0
+
+
+def wait_recorded(display: str, window: str, process: subprocess.Popen, frames: int, timeout: float = 120) -> int:
+    """Wait until the window's title says the recording is at least `frames` long (a loaded machine may take a
+    while to play the first frames); the frames it says then."""
+    deadline = time.monotonic() + timeout
+    while (played := recorded_frames(display, window)) < frames:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, f"the title says {played} frames after {timeout} s"
+        time.sleep(0.05)
+    return played
