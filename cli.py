@@ -41,8 +41,9 @@ class _UserOrder(typer.core.TyperGroup):
     def invoke(self, ctx):
         from recorder.store import StoreError
 
-        for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the same cleanup runs
-            signal.signal(signum, signal.default_int_handler)
+        for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the same cleanup runs; ignored (nohup) stays so
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, signal.default_int_handler)
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:  # a command that knows what it kept says so in the message

@@ -44,7 +44,7 @@ from recorder import window
 from recorder.games import FRAMES_PER_SECOND, Game, make_env
 from recorder.keys import KEY_BINDINGS, action_for_held, key_help, keys_table
 from recorder.recording import EpisodeRecorder, Step
-from recorder.store import NO_LABEL, STEP_MODE, ensure_writable
+from recorder.store import NO_LABEL, STEP_MODE, STOP_SIGNALS, ensure_writable
 
 pygame = window.pygame
 
@@ -63,7 +63,6 @@ CONTROL_KEYS: tuple[tuple[str, str], ...] = (
     ("Esc or close", "quit; the episode in progress is saved, marked quit"),
 )
 TITLE_EVERY = 6  # frames between updates of the window title's recording length
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # each stops the loop, which saves the episode
 
 
 @dataclass(frozen=True)
@@ -320,7 +319,8 @@ class PlayLoop:
         """Play until the player quits or the episodes asked for are done; save what was played."""
         previous = {}
         if threading.current_thread() is threading.main_thread():  # Ctrl-C, SIGTERM, the terminal closed: save, stop
-            previous = {signum: signal.signal(signum, self._request_stop) for signum in STOP_SIGNALS}
+            previous = {signum: signal.signal(signum, self._request_stop) for signum in STOP_SIGNALS
+                        if signal.getsignal(signum) is not signal.SIG_IGN}  # those ignored (nohup) stay ignored
         try:
             self.start()
             while self.running:

@@ -232,7 +232,7 @@ def new_episode_id(player: str, started: dt.datetime) -> str:
     return f"{started:%Y%m%d-%H%M%S}-{safe}-{secrets.token_hex(4)}"
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, kill, the terminal closed: each stops mimic
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,14 @@ import pytest
 
 from recorder.games import resolve_game
 from recorder.recording import EpisodeRecorder
+
+# The tests stop mimic as a terminal does (Ctrl-C, kill, hang-up). Started in the background or under nohup,
+# pytest gets some of these signals ignored, and every process it starts would inherit that (mimic leaves an
+# ignored signal ignored): undo it here, once, as a terminal's command has them.
+for _signum, _handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL),
+                          (signal.SIGHUP, signal.SIG_DFL)):
+    if signal.getsignal(_signum) is signal.SIG_IGN:
+        signal.signal(_signum, _handler)
 
 
 def record_scripted(game_name: str, directory: Path, *, frames: int, seed: int = 0, player: str = "test",
