@@ -40,8 +40,9 @@ apt:
 demo: $(STAMP) lib-deps
 	$(BIN)/mimic demo --game pacman
 
+# One test process per core (pytest-xdist): the tests wait on real processes, windows and signals.
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
