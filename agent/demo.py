@@ -19,7 +19,7 @@ from agent.dagger import WARM_EPOCHS, DaggerConfig, DaggerRunner, RoundEvent, ex
 from agent.dagger.planner import planner_collector
 from agent.dagger.rounds import RoundResult, plus_minus, rounds_table
 from agent.evaluate import EvalConfig, EvalReport, evaluate_checkpoint, report_table
-from agent.planner import ExpertConfig, default_workers, play_episodes
+from agent.planner import ExpertConfig, default_workers, expert_seeds, play_episodes
 from agent.policy import load_checkpoint
 from agent.train import TrainConfig, TrainHooks, TrainResult, train
 from agent.watch import render_video, video_line
@@ -127,7 +127,7 @@ def _run_steps(game: Game, store: GameStore, config: DemoConfig, tell: Callable[
     expert_config = ExpertConfig(budget=config.budget)
 
     start = time.perf_counter()
-    recorded = {info.seed for _, info in store.scan(dagger=False)[0] if info.source == "expert"}
+    recorded = expert_seeds(store)
     seeds = [config.seed + i for i in range(config.expert_episodes) if config.seed + i not in recorded]
     if seeds:
         play_episodes(game, expert_config, seeds, directory=store.demos, max_frames=config.expert_frames,

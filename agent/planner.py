@@ -582,11 +582,15 @@ def episodes_table(game: Game, results: Sequence[EpisodeProgress]):
     return table
 
 
+def expert_seeds(store: GameStore) -> set[int]:
+    """The seeds of the episodes the expert recorded into the game's demos."""
+    return {info.seed for _, info in store.scan(dagger=False)[0] if info.player == EXPERT_PLAYER}
+
+
 def next_expert_seed(store: GameStore) -> int:
     """The seed after the highest one the expert recorded into the game's demos (0 when none): where a new run
     starts, so that it plays games not yet recorded."""
-    seeds = [info.seed for _, info in store.scan(dagger=False)[0] if info.player == EXPERT_PLAYER]
-    return max(seeds, default=-1) + 1
+    return max(expert_seeds(store), default=-1) + 1
 
 
 def record_episodes(game: Game, config: ExpertConfig, store: GameStore, episodes: int, *, console,
