@@ -595,10 +595,11 @@ def next_expert_seed(store: GameStore) -> int:
 
 def record_episodes(game: Game, config: ExpertConfig, store: GameStore, episodes: int, *, console,
                     seed: int | None = None, max_frames: int | None = None, workers: int = 1) -> list[EpisodeProgress]:
-    """`mimic expert`: `episodes` episodes recorded into the game's demos, with seeds from `seed` (default:
-    `next_expert_seed`) on (the folder proved writable first: `ensure_writable`), `workers` at a time, said on a Rich `console`: what runs, on a terminal a bar per
-    episode, then a table of the episodes and where they are. Stopped (Ctrl-C, SIGTERM, SIGHUP), it raises a
-    KeyboardInterrupt saying what was kept and how to record the rest."""
+    """`mimic expert`: `episodes` episodes recorded into the game's demos (proved writable first:
+    `ensure_writable`), with seeds from `seed` (default: `next_expert_seed`) on, `workers` at a time, said on a
+    Rich `console`: what runs, on a terminal a bar per episode, then a table of the episodes and where they are.
+    Stopped (Ctrl-C, SIGTERM, SIGHUP), it raises a KeyboardInterrupt saying what was kept and how to record the
+    rest."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     directory, before = store.demos, set(store.episode_paths(dagger=False))

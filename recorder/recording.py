@@ -29,6 +29,7 @@ from recorder.store import (
     EpisodeInfo,
     EpisodeJournal,
     FrameEncoder,
+    error_words,
     load_episode,
     new_episode_id,
     pack_arrays,
@@ -355,7 +356,6 @@ def verify_line(path: Path) -> tuple[bool, str]:
     except DamagedEpisodeError as exc:
         return False, f"[red]DAMAGED[/]  {exc}"
     except Exception as exc:  # stored values the emulator refuses (an unknown game, a broken state)
-        text = str(exc).strip().splitlines()
-        return False, f"[red]DAMAGED[/]  {name}: cannot be replayed ({type(exc).__name__}: {text[0] if text else ''})"
+        return False, f"[red]DAMAGED[/]  {name}: cannot be replayed ({error_words(exc)})"
     mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
     return result.ok, f"{mark}  {name}: {result.message}"

@@ -337,7 +337,7 @@ def store_error(path: Path, exc: BaseException, reason: tuple[str, str] | None =
 
 def _oserror_words(exc: BaseException) -> str:
     """An OSError's reason in words ("input/output error"), another exception's type and first line."""
-    return exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+    return exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else error_words(exc)
 
 
 PROBE_NAME = ".mimic-probe"
@@ -472,7 +472,7 @@ def read_info(path: Path) -> EpisodeInfo:
     except DamagedEpisodeError as exc:
         raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
     except Exception as exc:  # zip, npy and JSON errors alike mean the file is damaged
-        raise DamagedEpisodeError(f"{path.name}: cannot read episode metadata ({_reason(exc)})") from exc
+        raise DamagedEpisodeError(f"{path.name}: cannot read episode metadata ({error_words(exc)})") from exc
 
 
 
@@ -530,10 +530,11 @@ def load_episode(path: Path, *, frames: bool = True) -> Episode:
     except DamagedEpisodeError as exc:
         raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
     except Exception as exc:
-        raise DamagedEpisodeError(f"{path.name}: damaged episode file ({_reason(exc)})") from exc
+        raise DamagedEpisodeError(f"{path.name}: damaged episode file ({error_words(exc)})") from exc
 
 
-def _reason(exc: BaseException) -> str:
+def error_words(exc: BaseException) -> str:
+    """An exception in a few words: its type and the first line of its message."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
@@ -701,7 +702,7 @@ class EpisodeJournal:
                     fcntl.flock(self._fd, fcntl.LOCK_EX)
             atomic_write(self.path / f"{index:06d}{EPISODE_SUFFIX}", lambda handle: np.savez(handle, **arrays))
         except Exception as exc:  # a journal that cannot be written must not stop the play
-            self.failed = _reason(exc)
+            self.failed = error_words(exc)
 
     def close(self, *, remove: bool) -> None:
         """Wait for the chunks queued; with `remove` delete the journal (its episode is saved, or thrown away)."""
@@ -764,7 +765,7 @@ def recover_journal(journal: Path) -> Recovered | None:
         shutil.rmtree(journal)
         return None if arrays is None else Recovered(journal, target, read_info(target))
     except (OSError, StoreError, DamagedEpisodeError) as exc:
-        return Recovered(journal, problem=_reason(exc))
+        return Recovered(journal, problem=error_words(exc))
     finally:
         os.close(fd)
 
@@ -814,7 +815,7 @@ def iter_frames(path: Path, chunk: int = 512) -> Iterator[np.ndarray]:
     except DamagedEpisodeError as exc:
         raise DamagedEpisodeError(f"{path.name}: {exc}") from exc
     except Exception as exc:
-        raise DamagedEpisodeError(f"{path.name}: damaged episode file ({_reason(exc)})") from exc
+        raise DamagedEpisodeError(f"{path.name}: damaged episode file ({error_words(exc)})") from exc
 
 
 # ---------------------------------------------------------------------------------------------
